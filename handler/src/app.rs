@@ -1,0 +1,349 @@
+//! The HTTP surface: one axum [`Router`] built by a pure function, served unchanged by Lambda
+//! (`lambda_http`) and by the local server (`axum::serve`).
+//!
+//! A delivery goes size check → content type → signature → kind → parse → format → Slack. Every
+//! refusal is JSON `{ok:false, error, message}` with a status that tells Pulumi Cloud whether a
+//! redelivery can help (4xx: no, the request is wrong; 5xx: yes, we could not deliver right now).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::config::{Config, Output};
+use crate::event::{Event, Kind};
+use crate::format::{self, Message};
+use crate::slack::{SlackClient, SlackError};
+use crate::verify::WebhookSecret;
+
+/// Pulumi's payloads are a few KiB; this leaves ample room and bounds memory per request.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub const HEADER_ID: &str = "pulumi-webhook-id";
+pub const HEADER_KIND: &str = "pulumi-webhook-kind";
+pub const HEADER_SIGNATURE: &str = "pulumi-webhook-signature";
+
+pub const BANNER: &str = concat!(
+    "Pulumi webhook relay ",
+    env!("CARGO_PKG_VERSION"),
+    ": POST Pulumi Cloud webhooks here\n"
+);
+
+/// Everything a request needs, built once per process (or Lambda container).
+pub struct Relay {
+    sink: Sink,
+    secret: Option<WebhookSecret>,
+}
+
+enum Sink {
+    Slack {
+        client: SlackClient,
+        channel: String,
+    },
+    DryRun {
+        channel: Option<String>,
+    },
+}
+
+impl Relay {
+    pub fn new(config: Config) -> reqwest::Result<Relay> {
+        let sink = match config.output {
+            Output::Slack {
+                api_url,
+                token,
+                channel,
+                retry,
+            } => Sink::Slack {
+                client: SlackClient::new(&api_url, token, retry)?,
+                channel,
+            },
+            Output::DryRun { channel } => Sink::DryRun { channel },
+        };
+        Ok(Relay {
+            sink,
+            secret: config.webhook_secret,
+        })
+    }
+
+    pub fn checks_signatures(&self) -> bool {
+        self.secret.is_some()
+    }
+}
+
+/// The relay's routes: `GET /` (health banner) and `POST /` (webhooks); JSON 404/405 elsewhere.
+pub fn router(relay: Arc<Relay>) -> Router {
+    Router::new()
+        .route("/", get(banner).post(receive))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Pulumi webhooks go to POST /",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "use POST / for webhooks and GET / for the health banner",
+            )
+        })
+        .with_state(relay)
+}
+
+async fn banner() -> &'static str {
+    BANNER
+}
+
+/// A refusal, rendered as `{ok:false, error, message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    fn from_slack(error: SlackError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            SlackError::RateLimited { retry_after, .. } => ApiError {
+                retry_after_secs: retry_after.map(|d| d.as_secs().max(1)),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ratelimited", message)
+            },
+            SlackError::Unavailable { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "slack_unavailable",
+                message,
+            ),
+            SlackError::Rejected { error } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, &error, message)
+            }
+            SlackError::BadResponse { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "slack_bad_response", message)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "ok": false, "error": self.code, "message": self.message });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// What a delivery is, as far as it could be read, for the log line.
+#[derive(Default)]
+struct Trace {
+    id: Option<String>,
+    kind: Option<String>,
+    organization: Option<String>,
+    project: Option<String>,
+    stack: Option<String>,
+}
+
+async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    let mut trace = Trace {
+        id: header_str(&headers, HEADER_ID).map(str::to_owned),
+        kind: header_str(&headers, HEADER_KIND).map(str::to_owned),
+        ..Trace::default()
+    };
+    let result = deliver(&relay, &headers, body, &mut trace).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let (id, kind) = (dash(&trace.id), dash(&trace.kind));
+    let (org, project, stack) = (
+        dash(&trace.organization),
+        dash(&trace.project),
+        dash(&trace.stack),
+    );
+    match result {
+        Ok(delivered) => {
+            tracing::info!(
+                id,
+                kind,
+                org,
+                project,
+                stack,
+                outcome = delivered.outcome(),
+                status = 200,
+                latency_ms,
+                "delivered"
+            );
+            (StatusCode::OK, axum::Json(delivered.body())).into_response()
+        }
+        Err(error) => {
+            let status = error.status.as_u16();
+            let outcome = error.code.as_str();
+            if error.status.is_server_error() {
+                tracing::error!(id, kind, org, project, stack, outcome, status, latency_ms, reason = %error.message, "not delivered");
+            } else {
+                tracing::warn!(id, kind, org, project, stack, outcome, status, latency_ms, reason = %error.message, "refused");
+            }
+            error.into_response()
+        }
+    }
+}
+
+enum Delivered {
+    Posted(crate::slack::Posted),
+    DryRun {
+        channel: Option<String>,
+        message: Message,
+    },
+}
+
+impl Delivered {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Delivered::Posted(_) => "posted",
+            Delivered::DryRun { .. } => "dry_run",
+        }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        match self {
+            Delivered::Posted(posted) => {
+                json!({ "ok": true, "channel": posted.channel, "ts": posted.ts })
+            }
+            Delivered::DryRun { channel, message } => {
+                json!({ "ok": true, "dry_run": true, "channel": channel, "message": message })
+            }
+        }
+    }
+}
+
+async fn deliver(
+    relay: &Relay,
+    headers: &HeaderMap,
+    body: Body,
+    trace: &mut Trace,
+) -> Result<Delivered, ApiError> {
+    let body = read_body(headers, body).await?;
+    if let Some(secret) = &relay.secret {
+        let signatures = headers
+            .get_all(HEADER_SIGNATURE)
+            .iter()
+            .map(HeaderValue::as_bytes);
+        secret
+            .verify(signatures, &body)
+            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string()))?;
+    }
+    let kind = match headers.get(HEADER_KIND).map(HeaderValue::to_str) {
+        Some(Ok(kind)) if !kind.trim().is_empty() => Kind::parse(kind.trim()),
+        Some(_) => return Err(bad_header(HEADER_KIND, "is empty or not ASCII")),
+        None => return Err(bad_header(HEADER_KIND, "is missing (e.g. stack_update)")),
+    };
+    let event = Event::parse(kind, &body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+    let origin = event.origin();
+    trace.organization = origin.organization.map(str::to_owned);
+    trace.project = origin.project.map(str::to_owned);
+    trace.stack = origin.stack.map(str::to_owned);
+
+    let message = format::format(&event, trace.id.as_deref());
+    match &relay.sink {
+        Sink::Slack { client, channel } => client
+            .post_message(channel, &message)
+            .await
+            .map(Delivered::Posted)
+            .map_err(ApiError::from_slack),
+        Sink::DryRun { channel } => {
+            let printed = json!({ "channel": channel, "message": &message });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&printed).unwrap_or_default()
+            );
+            Ok(Delivered::DryRun {
+                channel: channel.clone(),
+                message,
+            })
+        }
+    }
+}
+
+fn bad_header(name: &str, what: &str) -> ApiError {
+    let code = "invalid_header";
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        code,
+        format!("the {name} header {what}"),
+    )
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Reads at most [`MAX_BODY_BYTES`], refusing early when Content-Length already says too much.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the body is over {MAX_BODY_BYTES} bytes; Pulumi webhook payloads are far smaller"
+            ),
+        )
+    };
+    let declared = header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    if let Some(content_type) = headers.get(CONTENT_TYPE) {
+        let essence = content_type
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the webhook body as Content-Type: application/json",
+            ));
+        }
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            let over_limit = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over_limit {
+                too_large()
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("the body could not be read: {error}"),
+                )
+            }
+        })
+}

@@ -1,0 +1,393 @@
+//! The relay's settings, read once at start-up from the environment and, for secrets, from SSM
+//! Parameter Store.
+//!
+//! The environment variable names are a contract with `infra` and with users; each error names the
+//! variable to fix. Secret values are held as [`SecretString`] and never appear in errors or logs.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::slack::RetryPolicy;
+use crate::verify::WebhookSecret;
+
+pub const SLACK_CHANNEL: &str = "SLACK_CHANNEL";
+pub const SLACK_TOKEN: &str = "SLACK_TOKEN";
+pub const SLACK_TOKEN_PARAMETER: &str = "SLACK_TOKEN_PARAMETER";
+pub const PULUMI_WEBHOOK_SECRET: &str = "PULUMI_WEBHOOK_SECRET";
+pub const PULUMI_WEBHOOK_SECRET_PARAMETER: &str = "PULUMI_WEBHOOK_SECRET_PARAMETER";
+pub const SLACK_API_URL: &str = "SLACK_API_URL";
+pub const SLACK_DEADLINE_MS: &str = "SLACK_DEADLINE_MS";
+
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+#[derive(Debug)]
+pub struct Config {
+    pub output: Output,
+    /// `None` only when the operator chose to run without signature checks (local use).
+    pub webhook_secret: Option<WebhookSecret>,
+}
+
+/// Where formatted messages go.
+#[derive(Debug)]
+pub enum Output {
+    Slack {
+        api_url: String,
+        token: SecretString,
+        channel: String,
+        retry: RetryPolicy,
+    },
+    /// `--dry-run`: print and return the message instead of posting it.
+    DryRun { channel: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var} is set but empty")]
+    Empty { var: &'static str },
+    #[error("set only one of {0} and {1}")]
+    Conflict(&'static str, &'static str),
+    #[error("{var} is not valid: {why}")]
+    Invalid { var: &'static str, why: String },
+    #[error("could not read the SSM parameter {name:?} named by {var}: {why}")]
+    Parameter {
+        var: &'static str,
+        name: String,
+        why: String,
+    },
+}
+
+/// Reads SecureString parameters (with decryption) by name; one implementation talks to AWS.
+pub trait ParameterStore {
+    fn get(&self, name: &str) -> impl Future<Output = Result<SecretString, String>> + Send;
+}
+
+/// SSM Parameter Store through the AWS SDK, with the default credential and region chain (so
+/// `AWS_ENDPOINT_URL` points it at a local emulator).
+pub struct Ssm(aws_sdk_ssm::Client);
+
+impl Ssm {
+    pub async fn from_env() -> Ssm {
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ssm(aws_sdk_ssm::Client::new(&shared))
+    }
+}
+
+impl ParameterStore for Ssm {
+    async fn get(&self, name: &str) -> Result<SecretString, String> {
+        let answer = self
+            .0
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(e).to_string())?;
+        answer
+            .parameter
+            .and_then(|p| p.value)
+            .map(SecretString::from)
+            .ok_or_else(|| "the parameter has no value".to_owned())
+    }
+}
+
+/// Reads the configuration. `env` looks up a variable; `ssm` is only built (and only called) when
+/// a `*_PARAMETER` variable is set, so local runs need no AWS credentials.
+pub async fn load<S: ParameterStore>(
+    env: impl Fn(&str) -> Option<String>,
+    ssm: impl AsyncFnOnce() -> S,
+    dry_run: bool,
+) -> Result<Config, ConfigError> {
+    let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
+        match env(name) {
+            Some(v) if v.trim().is_empty() => Err(ConfigError::Empty { var: name }),
+            other => Ok(other),
+        }
+    };
+    let channel = var(SLACK_CHANNEL)?;
+    let token = (var(SLACK_TOKEN)?, var(SLACK_TOKEN_PARAMETER)?);
+    let secret = (
+        var(PULUMI_WEBHOOK_SECRET)?,
+        var(PULUMI_WEBHOOK_SECRET_PARAMETER)?,
+    );
+    let needs_ssm = (!dry_run && token.1.is_some()) || secret.1.is_some();
+    let ssm = if needs_ssm { Some(ssm().await) } else { None };
+
+    let webhook_secret = secret_from(
+        &ssm,
+        (PULUMI_WEBHOOK_SECRET, secret.0),
+        (PULUMI_WEBHOOK_SECRET_PARAMETER, secret.1),
+    )
+    .await?
+    .map(WebhookSecret::new);
+
+    let output = if dry_run {
+        Output::DryRun { channel }
+    } else {
+        let channel = channel.ok_or(ConfigError::Missing {
+            var: SLACK_CHANNEL,
+            hint: "set it to the Slack channel to post to, e.g. #ops or C0123456789",
+        })?;
+        let token = secret_from(
+            &ssm,
+            (SLACK_TOKEN, token.0),
+            (SLACK_TOKEN_PARAMETER, token.1),
+        )
+        .await?
+        .ok_or(ConfigError::Missing {
+            var: SLACK_TOKEN,
+            hint: "set SLACK_TOKEN to a Slack bot token (xoxb-…), or SLACK_TOKEN_PARAMETER \
+                       to the name of an SSM SecureString holding it; or run with --dry-run",
+        })?;
+        let api_url = var(SLACK_API_URL)?.unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                var: SLACK_API_URL,
+                why: format!("{api_url:?} is not an http(s) URL"),
+            });
+        }
+        let mut retry = RetryPolicy::default();
+        if let Some(ms) = var(SLACK_DEADLINE_MS)? {
+            let ms: u64 = ms.trim().parse().map_err(|_| ConfigError::Invalid {
+                var: SLACK_DEADLINE_MS,
+                why: format!("{ms:?} is not a whole number of milliseconds"),
+            })?;
+            if !(100..=25_000).contains(&ms) {
+                return Err(ConfigError::Invalid {
+                    var: SLACK_DEADLINE_MS,
+                    why: "it must be between 100 and 25000 (API Gateway gives up at 30 s)".into(),
+                });
+            }
+            retry.deadline = Duration::from_millis(ms);
+            retry.attempt_timeout = retry.attempt_timeout.min(retry.deadline);
+        }
+        Output::Slack {
+            api_url,
+            token,
+            channel,
+            retry,
+        }
+    };
+    Ok(Config {
+        output,
+        webhook_secret,
+    })
+}
+
+/// A secret given either directly or as an SSM parameter name, but not both.
+async fn secret_from<S: ParameterStore>(
+    ssm: &Option<S>,
+    (direct_var, direct): (&'static str, Option<String>),
+    (param_var, param): (&'static str, Option<String>),
+) -> Result<Option<SecretString>, ConfigError> {
+    match (direct, param) {
+        (Some(_), Some(_)) => Err(ConfigError::Conflict(direct_var, param_var)),
+        (Some(value), None) => Ok(Some(SecretString::from(value))),
+        (None, Some(name)) => {
+            let store = ssm
+                .as_ref()
+                .expect("an SSM client is built whenever a parameter is named");
+            let value = store
+                .get(&name)
+                .await
+                .map_err(|why| ConfigError::Parameter {
+                    var: param_var,
+                    name: name.clone(),
+                    why,
+                })?;
+            Ok(Some(value))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    /// An in-memory parameter store standing in for SSM (the real one is tested against moto).
+    struct Params(HashMap<&'static str, &'static str>);
+
+    impl ParameterStore for Params {
+        async fn get(&self, name: &str) -> Result<SecretString, String> {
+            self.0
+                .get(name)
+                .map(|v| SecretString::from(*v))
+                .ok_or_else(|| "ParameterNotFound".to_owned())
+        }
+    }
+
+    async fn load_with(vars: &[(&str, &str)], dry_run: bool) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let params = Params(
+            [
+                ("/relay/token", "xoxb-from-ssm"),
+                ("/relay/secret", "whsec"),
+            ]
+            .into(),
+        );
+        load(|name| vars.get(name).cloned(), async || params, dry_run).await
+    }
+
+    #[tokio::test]
+    async fn channel_and_token_are_enough() {
+        let config = load_with(
+            &[("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")],
+            false,
+        )
+        .await
+        .unwrap();
+        let Output::Slack {
+            api_url,
+            channel,
+            token,
+            ..
+        } = config.output
+        else {
+            panic!()
+        };
+        assert_eq!(api_url, DEFAULT_SLACK_API_URL);
+        assert_eq!(channel, "#ops");
+        assert_eq!(token.expose_secret(), "xoxb-1");
+        assert!(config.webhook_secret.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_missing_channel_names_the_variable() {
+        let err = load_with(&[("SLACK_TOKEN", "xoxb-1")], false)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("SLACK_CHANNEL is not set"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_token_names_both_ways_to_give_it() {
+        let err = load_with(&[("SLACK_CHANNEL", "#ops")], false)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("SLACK_TOKEN is not set") && text.contains("SLACK_TOKEN_PARAMETER"));
+    }
+
+    #[tokio::test]
+    async fn secrets_come_from_parameters_when_named() {
+        let config = load_with(
+            &[
+                ("SLACK_CHANNEL", "#ops"),
+                ("SLACK_TOKEN_PARAMETER", "/relay/token"),
+                ("PULUMI_WEBHOOK_SECRET_PARAMETER", "/relay/secret"),
+            ],
+            false,
+        )
+        .await
+        .unwrap();
+        let Output::Slack { token, .. } = config.output else {
+            panic!()
+        };
+        assert_eq!(token.expose_secret(), "xoxb-from-ssm");
+        assert_eq!(
+            config.webhook_secret.unwrap().sign(b""),
+            WebhookSecret::new("whsec".into()).sign(b"")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_parameter_names_variable_and_parameter() {
+        let err = load_with(
+            &[
+                ("SLACK_CHANNEL", "#ops"),
+                ("SLACK_TOKEN_PARAMETER", "/nope"),
+            ],
+            false,
+        )
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("SLACK_TOKEN_PARAMETER") && text.contains("\"/nope\""),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn giving_a_secret_both_ways_is_an_error() {
+        let err = load_with(
+            &[
+                ("SLACK_CHANNEL", "#ops"),
+                ("SLACK_TOKEN", "xoxb-1"),
+                ("PULUMI_WEBHOOK_SECRET", "a"),
+                ("PULUMI_WEBHOOK_SECRET_PARAMETER", "/relay/secret"),
+            ],
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Conflict(PULUMI_WEBHOOK_SECRET, _)
+        ));
+    }
+
+    #[tokio::test]
+    async fn empty_values_are_errors_not_defaults() {
+        let err = load_with(&[("SLACK_CHANNEL", " "), ("SLACK_TOKEN", "x")], false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Empty { var: SLACK_CHANNEL }));
+    }
+
+    #[tokio::test]
+    async fn dry_run_needs_neither_channel_nor_token() {
+        let config = load_with(&[], true).await.unwrap();
+        assert!(matches!(config.output, Output::DryRun { channel: None }));
+    }
+
+    #[tokio::test]
+    async fn deadline_is_bounded_under_api_gateways_limit() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "x")];
+        for bad in ["soon", "50", "30000"] {
+            let vars = [base[0], base[1], ("SLACK_DEADLINE_MS", bad)];
+            let err = load_with(&vars, false).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        var: SLACK_DEADLINE_MS,
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_never_contain_secret_values() {
+        let err = load_with(
+            &[
+                ("SLACK_CHANNEL", "#ops"),
+                ("SLACK_TOKEN", "xoxb-SECRET"),
+                ("SLACK_TOKEN_PARAMETER", "/relay/token"),
+            ],
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("xoxb-SECRET"));
+    }
+}

@@ -1,0 +1,474 @@
+//! Pulumi Cloud webhook payloads as Rust types: one type per event kind.
+//!
+//! Every field is optional, because real deliveries vary between Pulumi Cloud versions and event
+//! sub-kinds. Fields whose values form a known set (results, statuses, operations) are enums with
+//! an `Other` variant, so a new value from Pulumi is carried through instead of failing the parse.
+//! A body that is valid JSON but does not fit its kind's type, and any kind this relay does not
+//! know yet, becomes [`Event::Other`] with the raw JSON: nothing is ever dropped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+/// The `Pulumi-Webhook-Kind` header values this relay understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Stack,
+    Team,
+    StackUpdate,
+    StackPreview,
+    Deployment,
+    DriftDetection,
+    DriftRemediation,
+    Environment,
+    /// A kind Pulumi Cloud added after this relay was written.
+    Unknown(String),
+}
+
+impl Kind {
+    pub fn parse(header: &str) -> Kind {
+        match header {
+            "stack" => Kind::Stack,
+            "team" => Kind::Team,
+            "stack_update" => Kind::StackUpdate,
+            "stack_preview" => Kind::StackPreview,
+            "deployment" => Kind::Deployment,
+            "drift_detection" => Kind::DriftDetection,
+            "drift_remediation" => Kind::DriftRemediation,
+            "environment" => Kind::Environment,
+            other => Kind::Unknown(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Kind::Stack => "stack",
+            Kind::Team => "team",
+            Kind::StackUpdate => "stack_update",
+            Kind::StackPreview => "stack_preview",
+            Kind::Deployment => "deployment",
+            Kind::DriftDetection => "drift_detection",
+            Kind::DriftRemediation => "drift_remediation",
+            Kind::Environment => "environment",
+            Kind::Unknown(kind) => kind,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A parsed webhook delivery body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Stack(StackEvent),
+    Team(TeamEvent),
+    StackUpdate(UpdateEvent),
+    StackPreview(UpdateEvent),
+    Deployment(DeploymentEvent),
+    DriftDetection(DriftDetectionEvent),
+    DriftRemediation(DriftRemediationEvent),
+    Environment(EnvironmentEvent),
+    /// Relayed as pretty-printed JSON: an unknown kind, or a body that does not fit its kind.
+    Other(OtherEvent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherEvent {
+    pub kind: Kind,
+    pub payload: serde_json::Value,
+    pub reason: OtherReason,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OtherReason {
+    UnknownKind,
+    /// Valid JSON whose shape does not match the documented payload (serde's explanation).
+    UnexpectedShape(String),
+}
+
+/// The body is not JSON at all: the only parse failure that is the sender's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("the body is not valid JSON: {0}")]
+pub struct InvalidJson(#[from] serde_json::Error);
+
+impl Event {
+    /// Parses `body` as the payload of a `kind` delivery.
+    pub fn parse(kind: Kind, body: &[u8]) -> Result<Event, InvalidJson> {
+        fn typed<'a, T: Deserialize<'a>>(
+            kind: Kind,
+            body: &'a [u8],
+            wrap: impl FnOnce(T) -> Event,
+        ) -> Result<Event, InvalidJson> {
+            match serde_json::from_slice::<T>(body) {
+                Ok(event) => Ok(wrap(event)),
+                // Either not JSON (the caller's error) or JSON of another shape (relay it raw).
+                Err(shape) => {
+                    let payload = serde_json::from_slice(body)?;
+                    Ok(Event::Other(OtherEvent {
+                        kind,
+                        payload,
+                        reason: OtherReason::UnexpectedShape(shape.to_string()),
+                    }))
+                }
+            }
+        }
+        match kind {
+            Kind::Stack => typed(kind, body, Event::Stack),
+            Kind::Team => typed(kind, body, Event::Team),
+            Kind::StackUpdate => typed(kind, body, Event::StackUpdate),
+            Kind::StackPreview => typed(kind, body, Event::StackPreview),
+            Kind::Deployment => typed(kind, body, Event::Deployment),
+            Kind::DriftDetection => typed(kind, body, Event::DriftDetection),
+            Kind::DriftRemediation => typed(kind, body, Event::DriftRemediation),
+            Kind::Environment => typed(kind, body, Event::Environment),
+            Kind::Unknown(_) => Ok(Event::Other(OtherEvent {
+                kind,
+                payload: serde_json::from_slice(body)?,
+                reason: OtherReason::UnknownKind,
+            })),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Event::Stack(_) => Kind::Stack,
+            Event::Team(_) => Kind::Team,
+            Event::StackUpdate(_) => Kind::StackUpdate,
+            Event::StackPreview(_) => Kind::StackPreview,
+            Event::Deployment(_) => Kind::Deployment,
+            Event::DriftDetection(_) => Kind::DriftDetection,
+            Event::DriftRemediation(_) => Kind::DriftRemediation,
+            Event::Environment(_) => Kind::Environment,
+            Event::Other(other) => other.kind.clone(),
+        }
+    }
+
+    /// Who and where, for logs and messages; for raw events, read from the JSON if present.
+    pub fn origin(&self) -> Origin<'_> {
+        match self {
+            Event::Stack(e) => e.origin(),
+            Event::Team(e) => e.origin(),
+            Event::StackUpdate(e) | Event::StackPreview(e) => e.origin(),
+            Event::Deployment(e) => e.origin(),
+            Event::DriftDetection(e) => e.origin(),
+            Event::DriftRemediation(e) => e.origin(),
+            Event::Environment(e) => e.origin(),
+            Event::Other(e) => {
+                let str_at = |pointer: &str| e.payload.pointer(pointer).and_then(|v| v.as_str());
+                Origin {
+                    user: str_at("/user/name").or_else(|| str_at("/user/githubLogin")),
+                    organization: str_at("/organization/githubLogin")
+                        .or_else(|| str_at("/organization/name")),
+                    project: str_at("/projectName"),
+                    stack: str_at("/stackName"),
+                }
+            }
+        }
+    }
+}
+
+/// The actor and location of an event, borrowed from the payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub user: Option<&'a str>,
+    /// The organization's login (its URL name), falling back to its display name.
+    pub organization: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub stack: Option<&'a str>,
+}
+
+/// The Pulumi Cloud user who requested the action.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub name: Option<String>,
+    pub github_login: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub name: Option<String>,
+    pub github_login: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// Declares a payload type with the fields every Pulumi event carries (`user`, `organization`,
+/// `projectName`, `stackName`) plus its own. Written out instead of `#[serde(flatten)]`, which
+/// buffers the whole object and roughly doubles parse time on the hot path.
+macro_rules! payload {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            pub user: Option<User>,
+            pub organization: Option<Organization>,
+            pub project_name: Option<String>,
+            pub stack_name: Option<String>,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            pub fn origin(&self) -> Origin<'_> {
+                let user = self.user.as_ref();
+                let org = self.organization.as_ref();
+                Origin {
+                    user: user.and_then(|u| u.name.as_deref().or(u.github_login.as_deref())),
+                    organization: org
+                        .and_then(|o| o.github_login.as_deref().or(o.name.as_deref())),
+                    project: self.project_name.as_deref(),
+                    stack: self.stack_name.as_deref(),
+                }
+            }
+        }
+    };
+}
+
+/// Declares a string-valued enum whose unknown values are kept in `Other` rather than rejected.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[serde(from = "String")]
+        pub enum $name {
+            $($variant,)*
+            Other(String),
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                match value.as_str() {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other(value),
+                }
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(value) => value,
+                }
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// What happened to a stack (`stack` events).
+    pub enum StackAction {
+        Created = "created",
+        Deleted = "deleted",
+    }
+}
+
+open_enum! {
+    /// What happened to a team (`team` events).
+    pub enum TeamAction {
+        Created = "created",
+        Updated = "updated",
+        Deleted = "deleted",
+    }
+}
+
+open_enum! {
+    /// The Pulumi operation an update, preview or deployment ran.
+    pub enum Operation {
+        Update = "update",
+        Preview = "preview",
+        Refresh = "refresh",
+        Destroy = "destroy",
+        Import = "import",
+        Rename = "rename",
+        DetectDrift = "detect-drift",
+        RemediateDrift = "remediate-drift",
+    }
+}
+
+open_enum! {
+    /// How an update, preview, deployment or drift run ended (or where it is).
+    pub enum Status {
+        NotStarted = "not-started",
+        Queued = "queued",
+        Accepted = "accepted",
+        Running = "running",
+        InProgress = "in-progress",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+    }
+}
+
+/// Counts of resource operations, keyed by Pulumi's op names (`create`, `update`, `delete`,
+/// `same`, `replace`, `create-replacement`, `delete-replaced`, `update-replace`, `read`, …).
+pub type ResourceChanges = BTreeMap<String, u64>;
+
+payload! {
+    /// `stack`: a stack was created or deleted (organization webhooks only).
+    pub struct StackEvent {
+        pub action: Option<StackAction>,
+    }
+}
+
+payload! {
+    /// `team`: a team was created, changed or deleted.
+    pub struct TeamEvent {
+        pub action: Option<TeamAction>,
+        pub team: Option<Team>,
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub members: Vec<User>,
+    #[serde(default)]
+    pub stacks: Vec<TeamStack>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamStack {
+    pub project_name: Option<String>,
+    pub stack_name: Option<String>,
+    pub permission: Option<String>,
+}
+
+payload! {
+    /// `stack_update` and `stack_preview`: an operation on a stack finished.
+    pub struct UpdateEvent {
+        pub update_url: Option<String>,
+        pub kind: Option<Operation>,
+        pub result: Option<Status>,
+        pub resource_changes: Option<ResourceChanges>,
+        pub is_preview: Option<bool>,
+    }
+}
+
+payload! {
+    /// `deployment`: a Pulumi Deployments run changed status.
+    pub struct DeploymentEvent {
+        pub deployment_url: Option<String>,
+        pub version: Option<u64>,
+        pub operation: Option<Operation>,
+        pub status: Option<Status>,
+    }
+}
+
+payload! {
+    /// `drift_detection`: a drift detection run finished.
+    pub struct DriftDetectionEvent {
+        pub drift_detected: Option<bool>,
+        pub drift_run_id: Option<String>,
+        pub status: Option<Status>,
+        pub resource_changes: Option<ResourceChanges>,
+        pub reference_url: Option<String>,
+    }
+}
+
+payload! {
+    /// `drift_remediation`: a drift remediation run finished.
+    pub struct DriftRemediationEvent {
+        pub status: Option<Status>,
+        pub resource_changes: Option<ResourceChanges>,
+        pub reference_url: Option<String>,
+    }
+}
+
+payload! {
+    /// `environment`: a Pulumi ESC environment event.
+    pub struct EnvironmentEvent {
+        pub environment_name: Option<String>,
+        pub event_type: Option<String>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_header_names() {
+        for name in [
+            "stack",
+            "team",
+            "stack_update",
+            "stack_preview",
+            "deployment",
+            "drift_detection",
+            "drift_remediation",
+            "environment",
+            "policy_violation",
+        ] {
+            assert_eq!(Kind::parse(name).as_str(), name);
+        }
+        assert_eq!(Kind::parse("brand_new"), Kind::Unknown("brand_new".into()));
+    }
+
+    #[test]
+    fn unknown_enum_values_are_kept_not_rejected() {
+        let event: UpdateEvent =
+            serde_json::from_str(r#"{"kind":"teleport","result":"exploded"}"#).unwrap();
+        assert_eq!(event.kind, Some(Operation::Other("teleport".into())));
+        assert_eq!(event.result.as_ref().map(Status::as_str), Some("exploded"));
+    }
+
+    #[test]
+    fn an_empty_object_parses_with_every_field_absent() {
+        let event = Event::parse(Kind::Deployment, b"{}").unwrap();
+        assert_eq!(event, Event::Deployment(DeploymentEvent::default()));
+        assert_eq!(event.origin(), Origin::default());
+    }
+
+    #[test]
+    fn nulls_count_as_absent() {
+        let event = Event::parse(Kind::Stack, br#"{"user":null,"action":null}"#).unwrap();
+        assert_eq!(event, Event::Stack(StackEvent::default()));
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_falls_back_to_raw_json_with_the_reason() {
+        let body = br#"{"stackName":"dev","resourceChanges":"lots"}"#;
+        let Event::Other(other) = Event::parse(Kind::StackUpdate, body).unwrap() else {
+            panic!("expected a raw event");
+        };
+        assert_eq!(other.kind, Kind::StackUpdate);
+        assert!(
+            matches!(other.reason, OtherReason::UnexpectedShape(ref why) if why.contains("invalid type"))
+        );
+        assert_eq!(other.payload["stackName"], "dev");
+    }
+
+    #[test]
+    fn a_non_object_body_is_relayed_raw() {
+        let event = Event::parse(Kind::Stack, b"[1,2]").unwrap();
+        assert!(matches!(event, Event::Other(_)));
+    }
+
+    #[test]
+    fn invalid_json_is_an_error_for_known_and_unknown_kinds() {
+        assert!(Event::parse(Kind::Stack, b"{").is_err());
+        assert!(Event::parse(Kind::Unknown("x".into()), b"nope").is_err());
+    }
+
+    #[test]
+    fn raw_events_still_report_their_origin() {
+        let body = br#"{"organization":{"githubLogin":"acme"},"stackName":"prod","user":{"githubLogin":"ann"}}"#;
+        let event = Event::parse(Kind::Unknown("policy".into()), body).unwrap();
+        let origin = event.origin();
+        assert_eq!(origin.organization, Some("acme"));
+        assert_eq!(origin.stack, Some("prod"));
+        assert_eq!(origin.user, Some("ann"));
+    }
+}

@@ -1,0 +1,772 @@
+//! Turns a webhook [`Event`] into a Slack Block Kit message with a plain `text` fallback.
+//!
+//! Owns Slack's size limits: every constructor of a block truncates its text at a character
+//! boundary with a visible marker, and [`Message`] caps the block count and fallback length, so no
+//! payload, however large, can produce a message Slack rejects for size. All text that comes from a
+//! payload is escaped for mrkdwn, so a stack named `<!channel>` cannot ping anyone.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::event::{
+    DeploymentEvent, DriftDetectionEvent, DriftRemediationEvent, EnvironmentEvent, Event,
+    Operation, Origin, OtherEvent, OtherReason, ResourceChanges, StackAction, StackEvent, Status,
+    TeamAction, TeamEvent, UpdateEvent,
+};
+
+/// Slack's documented limits (api.slack.com/reference/block-kit).
+pub mod limits {
+    pub const TEXT: usize = 40_000;
+    pub const BLOCKS: usize = 50;
+    pub const SECTION_TEXT: usize = 3_000;
+    pub const SECTION_FIELDS: usize = 10;
+    pub const FIELD_TEXT: usize = 2_000;
+    pub const HEADER_TEXT: usize = 150;
+    pub const CONTEXT_ELEMENTS: usize = 10;
+}
+
+/// What is appended where text was cut.
+pub const TRUNCATED: &str = "… [truncated]";
+
+/// A `chat.postMessage` body without the channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    text: String,
+    blocks: Vec<Block>,
+    unfurl_links: bool,
+    unfurl_media: bool,
+}
+
+impl Message {
+    pub fn new(text: &str, mut blocks: Vec<Block>) -> Message {
+        blocks.truncate(limits::BLOCKS);
+        Message {
+            text: truncate(text, limits::TEXT).into_owned(),
+            blocks,
+            // Pulumi Cloud links unfurl into large, identical login cards.
+            unfurl_links: false,
+            unfurl_media: false,
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Header {
+        text: Text,
+    },
+    Section {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+    },
+    Context {
+        elements: Vec<Text>,
+    },
+    Divider,
+}
+
+impl Block {
+    /// A header; `text` is plain text (emoji shortcodes allowed), cut to 150 characters.
+    pub fn header(text: &str) -> Block {
+        Block::Header {
+            text: Text::Plain {
+                text: truncate(text, limits::HEADER_TEXT).into_owned(),
+                emoji: true,
+            },
+        }
+    }
+
+    /// A section of mrkdwn (already escaped), cut to 3 000 characters.
+    pub fn section(mrkdwn: &str) -> Block {
+        Block::Section {
+            text: Some(Text::mrkdwn(mrkdwn, limits::SECTION_TEXT)),
+            fields: Vec::new(),
+        }
+    }
+
+    /// A two-column section of mrkdwn fields: at most 10, each cut to 2 000 characters.
+    pub fn fields<'a>(fields: impl IntoIterator<Item = &'a str>) -> Block {
+        Block::Section {
+            text: None,
+            fields: fields
+                .into_iter()
+                .take(limits::SECTION_FIELDS)
+                .map(|f| Text::mrkdwn(f, limits::FIELD_TEXT))
+                .collect(),
+        }
+    }
+
+    /// Small grey mrkdwn lines: at most 10 elements, each cut to 3 000 characters.
+    pub fn context<'a>(elements: impl IntoIterator<Item = &'a str>) -> Block {
+        Block::Context {
+            elements: elements
+                .into_iter()
+                .take(limits::CONTEXT_ELEMENTS)
+                .map(|e| Text::mrkdwn(e, limits::SECTION_TEXT))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum Text {
+    #[serde(rename = "plain_text")]
+    Plain { text: String, emoji: bool },
+    #[serde(rename = "mrkdwn")]
+    Mrkdwn { text: String },
+}
+
+impl Text {
+    fn mrkdwn(text: &str, max_chars: usize) -> Text {
+        Text::Mrkdwn {
+            text: truncate_mrkdwn(text, max_chars).into_owned(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Text::Plain { text, .. } | Text::Mrkdwn { text } => text,
+        }
+    }
+}
+
+/// Cuts `text` to at most `max_chars` characters, ending with [`TRUNCATED`] when it was cut.
+pub fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(text),
+        Some(_) => {
+            let keep = max_chars.saturating_sub(TRUNCATED.chars().count());
+            let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+            Cow::Owned(format!("{}{TRUNCATED}", &text[..end]))
+        }
+    }
+}
+
+/// Like [`truncate`], for escaped mrkdwn: never leaves half an entity (`&am`) or an open code
+/// block behind the cut.
+fn truncate_mrkdwn(text: &str, max_chars: usize) -> Cow<'_, str> {
+    let cut = truncate(text, max_chars);
+    let Cow::Owned(cut) = cut else { return cut };
+    let mut body = &cut[..cut.len() - TRUNCATED.len()];
+    if let Some(amp) = body.rfind('&')
+        && !body[amp..].contains(';')
+    {
+        body = &body[..amp];
+    }
+    // An odd number of fences means the cut fell inside a code block: close it.
+    let fence = if body.matches("```").count() % 2 == 1 {
+        "\n```"
+    } else {
+        ""
+    };
+    let budget = max_chars.saturating_sub(TRUNCATED.chars().count() + fence.chars().count());
+    let end = body
+        .char_indices()
+        .nth(budget)
+        .map_or(body.len(), |(i, _)| i);
+    Cow::Owned(format!("{}{fence}{TRUNCATED}", &body[..end]))
+}
+
+/// Escapes payload text for mrkdwn: `&`, `<`, `>` (Slack's control characters, which would
+/// otherwise form mentions and links), and backtick fences that would end a code block early.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['&', '<', '>', '`']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            // A modifier letter that looks like a backtick but is not mrkdwn syntax.
+            '`' => out.push('ˋ'),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Formats an event; `delivery_id` is shown in the footer so a message can be matched with
+/// Pulumi Cloud's delivery log.
+pub fn format(event: &Event, delivery_id: Option<&str>) -> Message {
+    let card = match event {
+        Event::Stack(e) => stack(e),
+        Event::Team(e) => team(e),
+        Event::StackUpdate(e) => update(e, false),
+        Event::StackPreview(e) => update(e, true),
+        Event::Deployment(e) => deployment(e),
+        Event::DriftDetection(e) => drift_detection(e),
+        Event::DriftRemediation(e) => drift_remediation(e),
+        Event::Environment(e) => environment(e),
+        Event::Other(e) => return other(e, delivery_id),
+    };
+    card.into_message(event, delivery_id)
+}
+
+/// How a message should look: its emoji and whether it is an alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Good,
+    Bad,
+    Busy,
+    Warn,
+    Info,
+}
+
+impl Tone {
+    fn of(status: Option<&Status>) -> Tone {
+        match status {
+            Some(Status::Succeeded) => Tone::Good,
+            Some(Status::Failed) => Tone::Bad,
+            Some(Status::Queued | Status::Accepted | Status::NotStarted) => Tone::Info,
+            Some(Status::Running | Status::InProgress) => Tone::Busy,
+            Some(Status::Cancelled | Status::Skipped) => Tone::Warn,
+            Some(Status::Other(_)) | None => Tone::Info,
+        }
+    }
+
+    fn emoji(self) -> &'static str {
+        match self {
+            Tone::Good => ":white_check_mark:",
+            Tone::Bad => ":x:",
+            Tone::Busy => ":hourglass_flowing_sand:",
+            Tone::Warn => ":warning:",
+            Tone::Info => ":information_source:",
+        }
+    }
+}
+
+/// The parts every formatted event has; rendered the same way for all kinds.
+struct Card {
+    tone: Tone,
+    /// Plain text, e.g. "Update failed".
+    title: String,
+    /// Escaped mrkdwn sentence saying who did what.
+    summary: String,
+    /// Escaped mrkdwn `*Label*\nvalue` pairs.
+    fields: Vec<String>,
+    /// Extra escaped mrkdwn sections (lists, changes).
+    details: Vec<String>,
+    links: Vec<(&'static str, String)>,
+}
+
+impl Card {
+    fn new(tone: Tone, title: String, summary: String) -> Card {
+        Card {
+            tone,
+            title,
+            summary,
+            fields: Vec::new(),
+            details: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    fn field(&mut self, label: &str, value: Option<&str>) {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            self.fields.push(format!("*{label}*\n{}", escape(value)));
+        }
+    }
+
+    fn link(&mut self, label: &'static str, url: Option<&str>) {
+        if let Some(url) = url.and_then(safe_url) {
+            self.links.push((label, url.to_owned()));
+        }
+    }
+
+    fn into_message(self, event: &Event, delivery_id: Option<&str>) -> Message {
+        let origin = event.origin();
+        let place = stack_path(&origin);
+        let headline = match &place {
+            Some(place) => format!("{} {}: {place}", self.tone.emoji(), self.title),
+            None => format!("{} {}", self.tone.emoji(), self.title),
+        };
+        let mut blocks = vec![Block::header(&headline), Block::section(&self.summary)];
+        if !self.fields.is_empty() {
+            blocks.push(Block::fields(self.fields.iter().map(String::as_str)));
+        }
+        blocks.extend(self.details.iter().map(|d| Block::section(d)));
+        if !self.links.is_empty() {
+            let links: Vec<String> = self
+                .links
+                .iter()
+                .map(|(label, url)| format!("<{url}|{label}>"))
+                .collect();
+            blocks.push(Block::section(&links.join("  ·  ")));
+        }
+        blocks.push(Block::context([footer(
+            &event.kind().to_string(),
+            delivery_id,
+        )
+        .as_str()]));
+        // Notifications show the fallback only: make it a complete sentence on its own.
+        let text = format!("{headline} — {}", self.summary);
+        Message::new(&text, blocks)
+    }
+}
+
+fn footer(kind: &str, delivery_id: Option<&str>) -> String {
+    match delivery_id {
+        Some(id) => format!(
+            "Pulumi Cloud webhook `{}` · delivery `{}`",
+            escape(kind),
+            escape(id)
+        ),
+        None => format!("Pulumi Cloud webhook `{}`", escape(kind)),
+    }
+}
+
+/// `org/project/stack`, escaped, from whichever parts are known.
+fn stack_path(origin: &Origin<'_>) -> Option<String> {
+    let parts: Vec<_> = [origin.organization, origin.project, origin.stack]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| escape(&parts.join("/")).into_owned())
+}
+
+/// Who did it, in bold, escaped; Pulumi Cloud sends no user for scheduled runs.
+fn actor(origin: &Origin<'_>) -> String {
+    match origin.user {
+        Some(user) if !user.is_empty() => format!("*{}*", escape(user)),
+        _ => "Pulumi Cloud".to_owned(),
+    }
+}
+
+/// Only http(s) URLs without characters that would break Slack's `<url|label>` syntax.
+fn safe_url(url: &str) -> Option<&str> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(|c: char| c.is_whitespace() || c.is_control() || "<>|".contains(c));
+    ok.then_some(url)
+}
+
+fn where_(origin: &Origin<'_>) -> String {
+    stack_path(origin).map_or_else(|| "a stack".to_owned(), |p| format!("*{p}*"))
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn stack(e: &StackEvent) -> Card {
+    let origin = e.origin();
+    let (tone, verb) = match &e.action {
+        Some(StackAction::Created) => (Tone::Info, "created"),
+        Some(StackAction::Deleted) => (Tone::Warn, "deleted"),
+        Some(StackAction::Other(action)) => (Tone::Info, action.as_str()),
+        None => (Tone::Info, "changed"),
+    };
+    let summary = format!(
+        "{} {} stack {}",
+        actor(&origin),
+        escape(verb),
+        where_(&origin)
+    );
+    let mut card = Card::new(tone, format!("Stack {verb}"), summary);
+    card.field("Organization", origin.organization);
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    card
+}
+
+fn team(e: &TeamEvent) -> Card {
+    let origin = e.origin();
+    let verb = match &e.action {
+        Some(TeamAction::Created) => "created",
+        Some(TeamAction::Updated) => "updated",
+        Some(TeamAction::Deleted) => "deleted",
+        Some(TeamAction::Other(action)) => action.as_str(),
+        None => "changed",
+    };
+    let team = e.team.clone().unwrap_or_default();
+    let name = team.name.as_deref().unwrap_or("(unnamed)");
+    let summary = format!(
+        "{} {} team *{}* in *{}*",
+        actor(&origin),
+        escape(verb),
+        escape(name),
+        escape(origin.organization.unwrap_or("the organization"))
+    );
+    let mut card = Card::new(Tone::Info, format!("Team {verb}"), summary);
+    card.field("Team", Some(name));
+    card.field("Organization", origin.organization);
+    if !team.members.is_empty() {
+        let members = team.members.iter().map(|m| {
+            let name = m
+                .name
+                .as_deref()
+                .or(m.github_login.as_deref())
+                .unwrap_or("?");
+            match (&m.name, &m.github_login) {
+                (Some(_), Some(login)) => format!("{} ({})", escape(name), escape(login)),
+                _ => escape(name).into_owned(),
+            }
+        });
+        card.details
+            .push(bulleted("Members", team.members.len(), members));
+    }
+    if !team.stacks.is_empty() {
+        let stacks = team.stacks.iter().map(|s| {
+            let path = [s.project_name.as_deref(), s.stack_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("/");
+            match &s.permission {
+                Some(p) => format!("{} — {}", escape(&path), escape(p)),
+                None => escape(&path).into_owned(),
+            }
+        });
+        card.details
+            .push(bulleted("Stacks", team.stacks.len(), stacks));
+    }
+    card
+}
+
+/// A titled bullet list that stays within one section, saying how many items did not fit.
+fn bulleted(title: &str, total: usize, items: impl Iterator<Item = String>) -> String {
+    let mut out = format!("*{title}* ({total})");
+    for (shown, item) in items.enumerate() {
+        // Leave room for the "and N more" line within the section limit.
+        if out.chars().count() + item.chars().count() + 40 > limits::SECTION_TEXT {
+            let _ = write!(out, "\n…and {} more", total - shown);
+            break;
+        }
+        let _ = write!(out, "\n• {item}");
+    }
+    out
+}
+
+fn operation_name(op: Option<&Operation>) -> &str {
+    op.map_or("update", Operation::as_str)
+}
+
+fn update(e: &UpdateEvent, preview_kind: bool) -> Card {
+    let origin = e.origin();
+    let preview = preview_kind || e.is_preview == Some(true);
+    let op = operation_name(e.kind.as_ref());
+    let tone = Tone::of(e.result.as_ref());
+    let result = e.result.as_ref().map_or("finished", Status::as_str);
+    let title = if preview {
+        format!("Preview of {op} {result}")
+    } else {
+        format!("{} {result}", capitalize(op))
+    };
+    let what = if preview {
+        format!("a preview of *{}*", escape(op))
+    } else {
+        format!("*{}*", escape(op))
+    };
+    let summary = format!(
+        "{} ran {what} on {}: {} *{}*",
+        actor(&origin),
+        where_(&origin),
+        tone.emoji(),
+        escape(result)
+    );
+    let mut card = Card::new(tone, title, summary);
+    card.field("Operation", Some(op));
+    card.field("Result", Some(result));
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    if let Some(changes) = &e.resource_changes {
+        card.details.push(changes_line(changes, preview));
+    }
+    card.link(
+        if preview {
+            "View preview"
+        } else {
+            "View update"
+        },
+        e.update_url.as_deref(),
+    );
+    card
+}
+
+fn deployment(e: &DeploymentEvent) -> Card {
+    let origin = e.origin();
+    let tone = Tone::of(e.status.as_ref());
+    let status = e.status.as_ref().map_or("changed", Status::as_str);
+    let op = operation_name(e.operation.as_ref());
+    let number = e.version.map(|v| format!(" #{v}")).unwrap_or_default();
+    let title = format!("Deployment{number} {status}");
+    let summary = format!(
+        "Deployment{number} (*{}*) of {} requested by {}: {} *{}*",
+        escape(op),
+        where_(&origin),
+        actor(&origin),
+        tone.emoji(),
+        escape(status)
+    );
+    let mut card = Card::new(tone, title, summary);
+    card.field("Operation", Some(op));
+    card.field("Status", Some(status));
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    card.link("View deployment", e.deployment_url.as_deref());
+    card
+}
+
+fn drift_detection(e: &DriftDetectionEvent) -> Card {
+    let origin = e.origin();
+    let (tone, title) = match (&e.status, e.drift_detected) {
+        (Some(Status::Failed), _) => (Tone::Bad, "Drift detection failed".to_owned()),
+        (_, Some(true)) => (Tone::Warn, "Drift detected".to_owned()),
+        (Some(Status::Succeeded), _) => (Tone::Good, "No drift".to_owned()),
+        (status, _) => (
+            Tone::of(status.as_ref()),
+            format!(
+                "Drift detection {}",
+                status.as_ref().map_or("finished", Status::as_str)
+            ),
+        ),
+    };
+    let finding = match e.drift_detected {
+        Some(true) => "the stack has drifted from its last update",
+        Some(false) => "no drift found",
+        None => "no drift result reported",
+    };
+    let summary = format!(
+        "Drift detection on {}: {} {finding}",
+        where_(&origin),
+        tone.emoji()
+    );
+    let mut card = Card::new(tone, title, summary);
+    card.field("Status", e.status.as_ref().map(Status::as_str));
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    card.field("Run", e.drift_run_id.as_deref());
+    if let Some(changes) = &e.resource_changes {
+        card.details.push(changes_line(changes, true));
+    }
+    card.link("View drift run", e.reference_url.as_deref());
+    card
+}
+
+fn drift_remediation(e: &DriftRemediationEvent) -> Card {
+    let origin = e.origin();
+    let tone = Tone::of(e.status.as_ref());
+    let status = e.status.as_ref().map_or("finished", Status::as_str);
+    let summary = format!(
+        "Drift remediation on {}: {} *{}*",
+        where_(&origin),
+        tone.emoji(),
+        escape(status)
+    );
+    let mut card = Card::new(tone, format!("Drift remediation {status}"), summary);
+    card.field("Status", Some(status));
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    if let Some(changes) = &e.resource_changes {
+        card.details.push(changes_line(changes, false));
+    }
+    card.link("View remediation", e.reference_url.as_deref());
+    card
+}
+
+fn environment(e: &EnvironmentEvent) -> Card {
+    let origin = e.origin();
+    let name = [origin.project, e.environment_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/");
+    let what = e.event_type.as_deref().unwrap_or("changed");
+    let summary = format!(
+        "{} — environment *{}*: {}",
+        actor(&origin),
+        escape(if name.is_empty() { "(unnamed)" } else { &name }),
+        escape(what)
+    );
+    let mut card = Card::new(Tone::Info, "ESC environment event".to_owned(), summary);
+    card.field("Organization", origin.organization);
+    card.field("Environment", Some(&name));
+    card.field("Event", Some(what));
+    card
+}
+
+/// Pulumi's op names in the order the CLI prints them, with the label and sign it uses.
+const CHANGE_ORDER: &[(&str, &str, &str)] = &[
+    ("create", "+", "create"),
+    ("update", "~", "update"),
+    ("delete", "-", "delete"),
+    ("replace", "+-", "replace"),
+    ("create-replacement", "++", "create replacement"),
+    ("delete-replaced", "--", "delete replaced"),
+    ("update-replace", "+-", "replace"),
+    ("read", ">", "read"),
+    ("import", "=", "import"),
+    ("refresh", "~", "refresh"),
+    ("discard", "<", "discard"),
+    ("same", " ", "unchanged"),
+];
+
+/// One mrkdwn section listing resource changes, e.g. "`+3` create · `~2` update".
+fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
+    let changed: u64 = changes
+        .iter()
+        .filter(|(op, _)| op.as_str() != "same")
+        .map(|(_, n)| *n)
+        .sum();
+    let mut parts = Vec::new();
+    for (op, sign, label) in CHANGE_ORDER {
+        if let Some(n) = changes.get(*op).filter(|n| **n > 0) {
+            parts.push(format!("`{}{n}` {label}", sign.trim()));
+        }
+    }
+    // Ops this relay has no name for are still shown, in key order.
+    for (op, n) in changes {
+        if *n > 0 && !CHANGE_ORDER.iter().any(|(known, _, _)| known == op) {
+            parts.push(format!("`{n}` {}", escape(op)));
+        }
+    }
+    let heading = if planned {
+        "Planned changes"
+    } else {
+        "Resource changes"
+    };
+    if parts.is_empty() {
+        return format!("*{heading}:* none");
+    }
+    format!("*{heading}* ({changed}): {}", parts.join("  ·  "))
+}
+
+/// Unknown kinds and unexpected shapes: a title, what we know, and the payload as JSON.
+fn other(e: &OtherEvent, delivery_id: Option<&str>) -> Message {
+    let event = Event::Other(e.clone());
+    let origin = event.origin();
+    let kind = e.kind.as_str();
+    let headline = match stack_path(&origin) {
+        Some(place) => format!(":incoming_envelope: Pulumi `{kind}` event: {place}"),
+        None => format!(":incoming_envelope: Pulumi `{kind}` event"),
+    };
+    let why = match &e.reason {
+        OtherReason::UnknownKind => format!(
+            "This relay does not know the `{}` kind yet, so here is the payload as sent.",
+            escape(kind)
+        ),
+        OtherReason::UnexpectedShape(why) => format!(
+            "The payload did not have the documented shape ({}), so here it is as sent.",
+            escape(why)
+        ),
+    };
+    // JSON goes in fenced code sections; several sections hold more than Slack's 3 000 per block.
+    let json = serde_json::to_string_pretty(&e.payload).unwrap_or_else(|_| e.payload.to_string());
+    let json = escape(&json);
+    let mut blocks = vec![Block::header(&headline), Block::section(&why)];
+    const CHUNK: usize = limits::SECTION_TEXT - 8; // room for the fences
+    const MAX_JSON_BLOCKS: usize = 4; // ~12 000 chars: Slack's undocumented total is ~13 000
+    let chars: Vec<(usize, char)> = json.char_indices().collect();
+    let chunks = chars.chunks(CHUNK).take(MAX_JSON_BLOCKS + 1);
+    for (i, chunk) in chunks.enumerate() {
+        let start = chunk[0].0;
+        let end = chunk.last().map_or(json.len(), |(i, c)| i + c.len_utf8());
+        if i == MAX_JSON_BLOCKS {
+            let rest = json[start..].chars().count();
+            blocks.push(Block::section(&format!(
+                "{TRUNCATED} ({rest} more characters)"
+            )));
+            break;
+        }
+        blocks.push(Block::section(&format!("```{}```", &json[start..end])));
+    }
+    blocks.push(Block::context([footer(kind, delivery_id).as_str()]));
+    let text = format!("{headline} — {why}");
+    Message::new(&text, blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_leaves_short_text_alone() {
+        assert!(matches!(truncate("héllo", 5), Cow::Borrowed("héllo")));
+    }
+
+    #[test]
+    fn truncate_cuts_at_character_boundaries_with_a_marker() {
+        let long = "é".repeat(100);
+        let cut = truncate(&long, 20);
+        assert_eq!(cut.chars().count(), 20);
+        assert!(cut.ends_with(TRUNCATED));
+        assert!(cut.starts_with("éé"));
+    }
+
+    #[test]
+    fn truncate_mrkdwn_never_splits_an_entity() {
+        let text = format!("{}&amp;{}", "a".repeat(14), "b".repeat(20));
+        let marker = TRUNCATED.chars().count();
+        let inside = truncate_mrkdwn(&text, 17 + marker);
+        assert_eq!(inside, format!("{}{TRUNCATED}", "a".repeat(14)));
+        let after = truncate_mrkdwn(&text, 19 + marker);
+        assert_eq!(after, format!("{}&amp;{TRUNCATED}", "a".repeat(14)));
+    }
+
+    #[test]
+    fn truncate_mrkdwn_closes_a_cut_code_block() {
+        let text = format!("```{}```", "x".repeat(100));
+        let cut = truncate_mrkdwn(&text, 50);
+        assert_eq!(cut.matches("```").count(), 2, "{cut}");
+        assert!(cut.chars().count() <= 50);
+    }
+
+    #[test]
+    fn escape_neutralises_mentions_links_and_fences() {
+        assert_eq!(escape("<!channel> & `x`"), "&lt;!channel&gt; &amp; ˋxˋ");
+        assert!(matches!(escape("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn unsafe_urls_are_not_linked() {
+        assert_eq!(
+            safe_url("https://app.pulumi.com/a"),
+            Some("https://app.pulumi.com/a")
+        );
+        assert_eq!(safe_url("javascript:alert(1)"), None);
+        assert_eq!(safe_url("https://x|<!here>"), None);
+    }
+
+    #[test]
+    fn message_caps_blocks_and_text() {
+        let blocks = (0..60).map(|_| Block::Divider).collect();
+        let message = Message::new(&"a".repeat(50_000), blocks);
+        assert_eq!(message.blocks().len(), limits::BLOCKS);
+        assert_eq!(message.text().chars().count(), limits::TEXT);
+    }
+
+    #[test]
+    fn changes_list_known_ops_in_cli_order_and_unknown_ones_after() {
+        let changes: ResourceChanges = [
+            ("same".into(), 10),
+            ("delete".into(), 1),
+            ("create".into(), 3),
+            ("zap".into(), 2),
+        ]
+        .into();
+        let line = changes_line(&changes, false);
+        assert_eq!(
+            line,
+            "*Resource changes* (6): `+3` create  ·  `-1` delete  ·  `10` unchanged  ·  `2` zap"
+        );
+    }
+}

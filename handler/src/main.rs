@@ -1,0 +1,80 @@
+//! The relay's binary: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else a local server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use handler::app::{Relay, router};
+use handler::config;
+
+/// Relays Pulumi Cloud webhooks to Slack. Configured by environment variables (see README).
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address of the local HTTP server (ignored on Lambda).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Format messages and print them instead of posting to Slack; needs no token.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_current_span(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = config::load(
+        |name| std::env::var(name).ok(),
+        config::Ssm::from_env,
+        args.dry_run,
+    )
+    .await
+    .context("the relay's configuration is incomplete")?;
+    let relay = Relay::new(config).context("could not build the Slack HTTP client")?;
+    if !relay.checks_signatures() {
+        tracing::warn!(
+            "no webhook secret is set (PULUMI_WEBHOOK_SECRET or PULUMI_WEBHOOK_SECRET_PARAMETER): \
+             every request is accepted unsigned; use this only locally"
+        );
+    }
+    let app = router(Arc::new(relay));
+
+    if on_lambda {
+        return lambda_http::run(app)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("the Lambda runtime stopped");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, dry_run = args.dry_run, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let in-flight deliveries finish.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler can be installed");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}

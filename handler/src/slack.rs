@@ -1,0 +1,310 @@
+//! Posts messages with Slack's Web API `chat.postMessage`, retrying what Slack says is transient.
+//!
+//! Slack reports most failures as HTTP 200 with `{"ok": false, "error": "…"}`; those are sorted into
+//! permanent errors (bad token, unknown channel: retrying cannot help) and transient ones. HTTP 429
+//! is honoured by waiting `Retry-After`; 5xx answers, timeouts and connection failures are retried
+//! with exponential backoff. Everything happens within one overall deadline, so the relay can
+//! still answer Pulumi (which then redelivers) well before API Gateway's 30 s limit.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::format::Message;
+
+/// Where a message landed: what `chat.update` and threads need later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlackError {
+    /// Slack refused the message for a reason retrying cannot fix (`invalid_auth`, …).
+    #[error("Slack refused the message: {error}{}", hint(error))]
+    Rejected { error: String },
+    /// Slack kept answering 429 / `ratelimited` until the deadline.
+    #[error("Slack rate-limited every attempt for {waited_ms} ms")]
+    RateLimited {
+        waited_ms: u64,
+        retry_after: Option<Duration>,
+    },
+    /// 5xx answers, timeouts or connection failures until the deadline.
+    #[error("Slack did not accept the message after {attempts} attempts: {last}")]
+    Unavailable { attempts: u32, last: String },
+    /// Slack answered something that is not its API's JSON.
+    #[error("Slack answered HTTP {status} with a body that is not Slack API JSON")]
+    BadResponse { status: u16 },
+}
+
+impl SlackError {
+    /// Slack's own error code, where it gave one.
+    pub fn code(&self) -> &str {
+        match self {
+            SlackError::Rejected { error } => error,
+            SlackError::RateLimited { .. } => "ratelimited",
+            SlackError::Unavailable { .. } => "slack_unavailable",
+            SlackError::BadResponse { .. } => "slack_bad_response",
+        }
+    }
+}
+
+/// What to do about a Slack error code, beyond naming it.
+fn hint(error: &str) -> &'static str {
+    match error {
+        "channel_not_found" => " (check SLACK_CHANNEL; private channels need the bot invited)",
+        "not_in_channel" => " (invite the bot to the channel: /invite @your-bot)",
+        "is_archived" => " (the channel is archived: choose another SLACK_CHANNEL)",
+        "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive" => {
+            " (the Slack bot token is wrong or no longer valid: set a current xoxb- token)"
+        }
+        "missing_scope" => " (the Slack app needs the chat:write scope)",
+        _ => "",
+    }
+}
+
+/// Errors Slack documents as temporary: worth another attempt.
+fn transient(error: &str) -> bool {
+    matches!(
+        error,
+        "ratelimited"
+            | "service_unavailable"
+            | "internal_error"
+            | "fatal_error"
+            | "request_timeout"
+            | "team_added_to_org"
+    )
+}
+
+/// Retry timing; the defaults suit a Lambda behind API Gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Everything, including waits, must finish within this.
+    pub deadline: Duration,
+    /// Longest a single HTTP attempt may take.
+    pub attempt_timeout: Duration,
+    pub first_backoff: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            deadline: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(5),
+            first_backoff: Duration::from_millis(250),
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PostMessage<'a> {
+    channel: &'a str,
+    #[serde(flatten)]
+    message: &'a Message,
+}
+
+#[derive(Deserialize)]
+struct ApiResponse {
+    ok: bool,
+    error: Option<String>,
+    channel: Option<String>,
+    ts: Option<String>,
+}
+
+/// One client per process: its connection pool keeps the TLS session to Slack warm.
+#[derive(Clone)]
+pub struct SlackClient {
+    http: reqwest::Client,
+    post_message_url: String,
+    token: SecretString,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for SlackClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackClient")
+            .field("post_message_url", &self.post_message_url)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// One attempt's outcome.
+enum Attempt {
+    Done(Posted),
+    Fatal(SlackError),
+    /// Try again after at least `wait` (from Retry-After), recording why.
+    Retry {
+        wait: Option<Duration>,
+        why: String,
+        rate_limited: bool,
+    },
+}
+
+impl SlackClient {
+    pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("pulumi-slack-relay/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(policy.attempt_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(SlackClient {
+            http,
+            post_message_url: format!("{}/chat.postMessage", api_url.trim_end_matches('/')),
+            token,
+            policy,
+        })
+    }
+
+    /// Posts `message` to `channel`, retrying transient failures until the deadline.
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        message: &Message,
+    ) -> Result<Posted, SlackError> {
+        let started = Instant::now();
+        let deadline = started + self.policy.deadline;
+        let body = PostMessage { channel, message };
+        let mut backoff = self.policy.first_backoff;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = left.min(self.policy.attempt_timeout);
+            let (wait, why, rate_limited) = match self.attempt(&body, timeout).await {
+                Attempt::Done(posted) => return Ok(posted),
+                Attempt::Fatal(error) => return Err(error),
+                Attempt::Retry {
+                    wait,
+                    why,
+                    rate_limited,
+                } => (wait, why, rate_limited),
+            };
+            // Slack's Retry-After wins over our own backoff when it gives one.
+            let wait = wait.unwrap_or(backoff);
+            backoff *= 2;
+            let give_up = attempts >= self.policy.max_attempts || Instant::now() + wait >= deadline;
+            if give_up {
+                return Err(if rate_limited {
+                    SlackError::RateLimited {
+                        waited_ms: started.elapsed().as_millis() as u64,
+                        retry_after: Some(wait),
+                    }
+                } else {
+                    SlackError::Unavailable {
+                        attempts,
+                        last: why,
+                    }
+                });
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(&self, body: &PostMessage<'_>, timeout: Duration) -> Attempt {
+        let request = self
+            .http
+            .post(&self.post_message_url)
+            .header(
+                AUTHORIZATION,
+                format!("Bearer {}", self.token.expose_secret()),
+            )
+            .json(body)
+            .timeout(timeout);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                // reqwest's errors name the URL, never headers: safe to keep.
+                let why = if error.is_timeout() {
+                    format!("no answer within {} ms", timeout.as_millis())
+                } else {
+                    format!("request failed: {}", error_chain(&error))
+                };
+                return Attempt::Retry {
+                    wait: None,
+                    why,
+                    rate_limited: false,
+                };
+            }
+        };
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Attempt::Retry {
+                wait,
+                why: "HTTP 429".into(),
+                rate_limited: true,
+            };
+        }
+        if status.is_server_error() {
+            return Attempt::Retry {
+                wait: None,
+                why: format!("HTTP {status}"),
+                rate_limited: false,
+            };
+        }
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let why = format!("reading the answer failed: {}", error_chain(&error));
+                return Attempt::Retry {
+                    wait: None,
+                    why,
+                    rate_limited: false,
+                };
+            }
+        };
+        let Ok(api) = serde_json::from_slice::<ApiResponse>(&bytes) else {
+            return Attempt::Fatal(SlackError::BadResponse {
+                status: status.as_u16(),
+            });
+        };
+        match api {
+            ApiResponse {
+                ok: true,
+                channel: Some(channel),
+                ts: Some(ts),
+                ..
+            } => Attempt::Done(Posted { channel, ts }),
+            ApiResponse { ok: true, .. } => Attempt::Fatal(SlackError::BadResponse {
+                status: status.as_u16(),
+            }),
+            ApiResponse { error, .. } => {
+                let error = error.unwrap_or_else(|| "unknown_error".to_owned());
+                if transient(&error) {
+                    let rate_limited = error == "ratelimited";
+                    Attempt::Retry {
+                        wait: None,
+                        why: error,
+                        rate_limited,
+                    }
+                } else {
+                    Attempt::Fatal(SlackError::Rejected { error })
+                }
+            }
+        }
+    }
+}
+
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
