@@ -21,9 +21,32 @@ pub enum Kind {
     Deployment,
     DriftDetection,
     DriftRemediation,
-    Environment,
+    /// `policy_violation`; some senders use the filter names `policy_violation_mandatory` /
+    /// `policy_violation_advisory` as the kind, which also say the enforcement level.
+    PolicyViolation(Option<Enforcement>),
+    /// A Pulumi ESC environment event.
+    Esc(EscKind),
+    /// The test delivery sent by Pulumi Cloud's "Ping" button and API.
+    Ping,
     /// A kind Pulumi Cloud added after this relay was written.
     Unknown(String),
+}
+
+/// How a violated policy is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforcement {
+    Mandatory,
+    Advisory,
+}
+
+/// The ESC (environments) event kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscKind {
+    Environment,
+    Revision,
+    RevisionTag,
+    Tag,
+    ImportedEnvironmentChanged,
 }
 
 impl Kind {
@@ -36,7 +59,15 @@ impl Kind {
             "deployment" => Kind::Deployment,
             "drift_detection" => Kind::DriftDetection,
             "drift_remediation" => Kind::DriftRemediation,
-            "environment" => Kind::Environment,
+            "policy_violation" => Kind::PolicyViolation(None),
+            "policy_violation_mandatory" => Kind::PolicyViolation(Some(Enforcement::Mandatory)),
+            "policy_violation_advisory" => Kind::PolicyViolation(Some(Enforcement::Advisory)),
+            "environment" => Kind::Esc(EscKind::Environment),
+            "environment_revision" => Kind::Esc(EscKind::Revision),
+            "environment_revision_tag" => Kind::Esc(EscKind::RevisionTag),
+            "environment_tag" => Kind::Esc(EscKind::Tag),
+            "imported_environment_changed" => Kind::Esc(EscKind::ImportedEnvironmentChanged),
+            "ping" => Kind::Ping,
             other => Kind::Unknown(other.to_owned()),
         }
     }
@@ -50,7 +81,15 @@ impl Kind {
             Kind::Deployment => "deployment",
             Kind::DriftDetection => "drift_detection",
             Kind::DriftRemediation => "drift_remediation",
-            Kind::Environment => "environment",
+            Kind::PolicyViolation(None) => "policy_violation",
+            Kind::PolicyViolation(Some(Enforcement::Mandatory)) => "policy_violation_mandatory",
+            Kind::PolicyViolation(Some(Enforcement::Advisory)) => "policy_violation_advisory",
+            Kind::Esc(EscKind::Environment) => "environment",
+            Kind::Esc(EscKind::Revision) => "environment_revision",
+            Kind::Esc(EscKind::RevisionTag) => "environment_revision_tag",
+            Kind::Esc(EscKind::Tag) => "environment_tag",
+            Kind::Esc(EscKind::ImportedEnvironmentChanged) => "imported_environment_changed",
+            Kind::Ping => "ping",
             Kind::Unknown(kind) => kind,
         }
     }
@@ -72,7 +111,9 @@ pub enum Event {
     Deployment(DeploymentEvent),
     DriftDetection(DriftDetectionEvent),
     DriftRemediation(DriftRemediationEvent),
-    Environment(EnvironmentEvent),
+    PolicyViolation(Option<Enforcement>, PolicyViolationEvent),
+    Esc(EscKind, EnvironmentEvent),
+    Ping(PingEvent),
     /// Relayed as pretty-printed JSON: an unknown kind, or a body that does not fit its kind.
     Other(OtherEvent),
 }
@@ -125,7 +166,9 @@ impl Event {
             Kind::Deployment => typed(kind, body, Event::Deployment),
             Kind::DriftDetection => typed(kind, body, Event::DriftDetection),
             Kind::DriftRemediation => typed(kind, body, Event::DriftRemediation),
-            Kind::Environment => typed(kind, body, Event::Environment),
+            Kind::PolicyViolation(level) => typed(kind, body, |e| Event::PolicyViolation(level, e)),
+            Kind::Esc(esc) => typed(kind, body, |e| Event::Esc(esc, e)),
+            Kind::Ping => typed(kind, body, Event::Ping),
             Kind::Unknown(_) => Ok(Event::Other(OtherEvent {
                 kind,
                 payload: serde_json::from_slice(body)?,
@@ -143,7 +186,9 @@ impl Event {
             Event::Deployment(_) => Kind::Deployment,
             Event::DriftDetection(_) => Kind::DriftDetection,
             Event::DriftRemediation(_) => Kind::DriftRemediation,
-            Event::Environment(_) => Kind::Environment,
+            Event::PolicyViolation(level, _) => Kind::PolicyViolation(*level),
+            Event::Esc(esc, _) => Kind::Esc(*esc),
+            Event::Ping(_) => Kind::Ping,
             Event::Other(other) => other.kind.clone(),
         }
     }
@@ -157,7 +202,12 @@ impl Event {
             Event::Deployment(e) => e.origin(),
             Event::DriftDetection(e) => e.origin(),
             Event::DriftRemediation(e) => e.origin(),
-            Event::Environment(e) => e.origin(),
+            Event::PolicyViolation(_, e) => e.origin(),
+            Event::Esc(_, e) => Origin {
+                stack: e.environment_name.as_deref(),
+                ..e.origin()
+            },
+            Event::Ping(_) => Origin::default(),
             Event::Other(e) => {
                 let str_at = |pointer: &str| e.payload.pointer(pointer).and_then(|v| v.as_str());
                 Origin {
@@ -178,7 +228,9 @@ pub struct Origin<'a> {
     pub user: Option<&'a str>,
     /// The organization's login (its URL name), falling back to its display name.
     pub organization: Option<&'a str>,
+    /// The project, or for ESC events the ESC project.
     pub project: Option<&'a str>,
+    /// The stack, or for ESC events the environment.
     pub stack: Option<&'a str>,
 }
 
@@ -287,6 +339,7 @@ open_enum! {
         Refresh = "refresh",
         Destroy = "destroy",
         Import = "import",
+        ResourceImport = "resource-import",
         Rename = "rename",
         DetectDrift = "detect-drift",
         RemediateDrift = "remediate-drift",
@@ -387,11 +440,48 @@ payload! {
 }
 
 payload! {
-    /// `environment`: a Pulumi ESC environment event.
+    /// `policy_violation`: a policy pack found violations during an operation.
+    ///
+    /// Pulumi documents the filters but publishes no sample payload; the fields it shares with
+    /// updates are typed, and everything else is kept in `details` so the message can show it.
+    pub struct PolicyViolationEvent {
+        pub update_url: Option<String>,
+        pub kind: Option<Operation>,
+        pub result: Option<Status>,
+        #[serde(flatten)]
+        pub details: BTreeMap<String, serde_json::Value>,
+    }
+}
+
+payload! {
+    /// The ESC environment events (`environment`, `environment_revision`, `environment_tag`,
+    /// `environment_revision_tag`, `imported_environment_changed`); `projectName` is the ESC
+    /// project. `stackName` never appears and stays `None`.
     pub struct EnvironmentEvent {
         pub environment_name: Option<String>,
-        pub event_type: Option<String>,
+        pub action: Option<String>,
+        pub revision: Option<u64>,
+        pub tag_name: Option<String>,
+        pub affected_revisions: Option<Vec<u64>>,
+        pub imported_environment_reference: Option<EnvironmentReference>,
     }
+}
+
+/// The environment an `imported_environment_changed` event is about.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentReference {
+    pub project_name: Option<String>,
+    pub environment_name: Option<String>,
+    pub revision: Option<u64>,
+}
+
+/// `ping`: Pulumi Cloud's test delivery.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PingEvent {
+    /// Unix seconds.
+    pub timestamp: Option<i64>,
+    pub message: Option<String>,
 }
 
 #[cfg(test)]
@@ -408,8 +498,15 @@ mod tests {
             "deployment",
             "drift_detection",
             "drift_remediation",
-            "environment",
             "policy_violation",
+            "policy_violation_mandatory",
+            "policy_violation_advisory",
+            "environment",
+            "environment_revision",
+            "environment_revision_tag",
+            "environment_tag",
+            "imported_environment_changed",
+            "ping",
         ] {
             assert_eq!(Kind::parse(name).as_str(), name);
         }
@@ -463,9 +560,23 @@ mod tests {
     }
 
     #[test]
+    fn policy_violations_keep_undocumented_fields() {
+        let body = br#"{"stackName":"prod","result":"failed","policyPack":"security","message":"no public buckets"}"#;
+        let kind = Kind::parse("policy_violation_mandatory");
+        let Event::PolicyViolation(Some(Enforcement::Mandatory), event) =
+            Event::parse(kind, body).unwrap()
+        else {
+            panic!("expected a mandatory policy violation");
+        };
+        assert_eq!(event.result, Some(Status::Failed));
+        assert_eq!(event.details["policyPack"], "security");
+        assert!(!event.details.contains_key("stackName"));
+    }
+
+    #[test]
     fn raw_events_still_report_their_origin() {
         let body = br#"{"organization":{"githubLogin":"acme"},"stackName":"prod","user":{"githubLogin":"ann"}}"#;
-        let event = Event::parse(Kind::Unknown("policy".into()), body).unwrap();
+        let event = Event::parse(Kind::Unknown("change_request".into()), body).unwrap();
         let origin = event.origin();
         assert_eq!(origin.organization, Some("acme"));
         assert_eq!(origin.stack, Some("prod"));

@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::event::{
-    DeploymentEvent, DriftDetectionEvent, DriftRemediationEvent, EnvironmentEvent, Event,
-    Operation, Origin, OtherEvent, OtherReason, ResourceChanges, StackAction, StackEvent, Status,
-    TeamAction, TeamEvent, UpdateEvent,
+    DeploymentEvent, DriftDetectionEvent, DriftRemediationEvent, Enforcement, EnvironmentEvent,
+    EscKind, Event, Operation, Origin, OtherEvent, OtherReason, PingEvent, PolicyViolationEvent,
+    ResourceChanges, StackAction, StackEvent, Status, TeamAction, TeamEvent, UpdateEvent,
 };
 
 /// Slack's documented limits (api.slack.com/reference/block-kit).
@@ -212,7 +212,9 @@ pub fn format(event: &Event, delivery_id: Option<&str>) -> Message {
         Event::Deployment(e) => deployment(e),
         Event::DriftDetection(e) => drift_detection(e),
         Event::DriftRemediation(e) => drift_remediation(e),
-        Event::Environment(e) => environment(e),
+        Event::PolicyViolation(level, e) => policy_violation(*level, e),
+        Event::Esc(kind, e) => environment(*kind, e),
+        Event::Ping(e) => ping(e),
         Event::Other(e) => return other(e, delivery_id),
     };
     card.into_message(event, delivery_id)
@@ -583,25 +585,144 @@ fn drift_remediation(e: &DriftRemediationEvent) -> Card {
     card
 }
 
-fn environment(e: &EnvironmentEvent) -> Card {
+fn policy_violation(level: Option<Enforcement>, e: &PolicyViolationEvent) -> Card {
     let origin = e.origin();
-    let name = [origin.project, e.environment_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("/");
-    let what = e.event_type.as_deref().unwrap_or("changed");
+    let (tone, title) = match level {
+        Some(Enforcement::Mandatory) => (Tone::Bad, "Mandatory policy violation"),
+        Some(Enforcement::Advisory) => (Tone::Warn, "Advisory policy violation"),
+        None => (Tone::Warn, "Policy violation"),
+    };
+    let during = e
+        .kind
+        .as_ref()
+        .map(|op| format!(" during *{}*", escape(op.as_str())))
+        .unwrap_or_default();
     let summary = format!(
-        "{} — environment *{}*: {}",
+        "{} ran into a policy violation{during} on {}",
         actor(&origin),
-        escape(if name.is_empty() { "(unnamed)" } else { &name }),
-        escape(what)
+        where_(&origin)
     );
-    let mut card = Card::new(Tone::Info, "ESC environment event".to_owned(), summary);
-    card.field("Organization", origin.organization);
-    card.field("Environment", Some(&name));
-    card.field("Event", Some(what));
+    let mut card = Card::new(tone, title.to_owned(), summary);
+    card.field("Project", origin.project);
+    card.field("Stack", origin.stack);
+    card.field("Result", e.result.as_ref().map(Status::as_str));
+    // Pulumi publishes no schema for these, so show whatever else the payload says.
+    if !e.details.is_empty() {
+        let lines = e.details.iter().map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("*{}*: {}", escape(key), escape(&truncate(&value, 500)))
+        });
+        card.details
+            .push(bulleted("Details", e.details.len(), lines));
+    }
+    card.link("View update", e.update_url.as_deref());
     card
+}
+
+fn environment(kind: EscKind, e: &EnvironmentEvent) -> Card {
+    let origin = e.origin();
+    let env_path = |project: Option<&str>, env: Option<&str>| {
+        let path = [project, env]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+        if path.is_empty() {
+            "(unnamed)".to_owned()
+        } else {
+            path
+        }
+    };
+    let env = env_path(origin.project, e.environment_name.as_deref());
+    let action = e.action.as_deref().unwrap_or("changed");
+    let tone = if action == "deleted" || action == "retracted" {
+        Tone::Warn
+    } else {
+        Tone::Info
+    };
+    let revision = e.revision.map(|r| format!("revision {r}"));
+    let tag = e
+        .tag_name
+        .as_deref()
+        .map(|t| format!("tag `{}`", escape(t)));
+    let (title, thing) = match kind {
+        EscKind::Environment => ("Environment", "environment".to_owned()),
+        EscKind::Revision => (
+            "Environment revision",
+            revision.clone().unwrap_or_else(|| "a revision".into()),
+        ),
+        EscKind::Tag => (
+            "Environment tag",
+            tag.clone().unwrap_or_else(|| "a tag".into()),
+        ),
+        EscKind::RevisionTag => (
+            "Revision tag",
+            [tag.clone(), revision.clone().map(|r| format!("on {r}"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        EscKind::ImportedEnvironmentChanged => ("Imported environment changed", String::new()),
+    };
+    let summary = if kind == EscKind::ImportedEnvironmentChanged {
+        let imported = e.imported_environment_reference.clone().unwrap_or_default();
+        let mut imported_name = env_path(
+            imported.project_name.as_deref(),
+            imported.environment_name.as_deref(),
+        );
+        if let Some(r) = imported.revision {
+            imported_name.push_str(&format!(" (revision {r})"));
+        }
+        let affected = e.affected_revisions.as_deref().unwrap_or_default();
+        let affected = if affected.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = affected.iter().map(u64::to_string).collect();
+            format!(", affecting revisions {}", list.join(", "))
+        };
+        format!(
+            "*{}*, imported by *{}*, changed{affected}",
+            escape(&imported_name),
+            escape(&env)
+        )
+    } else {
+        format!(
+            "{} {} {thing} of ESC environment *{}*",
+            actor(&origin),
+            escape(action),
+            escape(&env)
+        )
+    };
+    let title = if kind == EscKind::ImportedEnvironmentChanged {
+        title.to_owned()
+    } else {
+        format!("{title} {action}")
+    };
+    let mut card = Card::new(tone, title, summary);
+    card.field("Environment", Some(&env));
+    card.field("Tag", e.tag_name.as_deref());
+    card.field("Revision", e.revision.map(|r| r.to_string()).as_deref());
+    card
+}
+
+fn ping(e: &PingEvent) -> Card {
+    let message = e.message.as_deref().unwrap_or("Ping from Pulumi Cloud");
+    let mut summary = format!(
+        "{}\nThis relay is connected: Pulumi Cloud webhooks will appear in this channel.",
+        escape(message)
+    );
+    if let Some(ts) = e.timestamp {
+        // Slack renders this in each reader's own time zone.
+        let _ = write!(
+            summary,
+            "\nSent <!date^{ts}^{{date_short_pretty}} at {{time_secs}}|at Unix time {ts}>."
+        );
+    }
+    Card::new(Tone::Good, "Webhook ping".to_owned(), summary)
 }
 
 /// Pulumi's op names in the order the CLI prints them, with the label and sign it uses.

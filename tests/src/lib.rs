@@ -1,1 +1,26 @@
+//! Test support for the relay: a fake Slack, fixtures, and ways to run the relay (in-process on a
+//! loopback port, or as the real `handler` binary) and send it signed webhooks.
 
+pub mod fake_slack;
+pub mod relay;
+
+use std::path::PathBuf;
+
+/// The webhook secret the test relays are configured with.
+pub const SECRET: &str = "test-webhook-secret-0123456789";
+
+/// The directory holding the JSON fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// The bytes of `fixtures/<name>.json`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixtures_dir().join(format!("{name}.json"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// The `Pulumi-Webhook-Signature` Pulumi Cloud would send for `body` with [`SECRET`].
+pub fn sign(body: &[u8]) -> String {
+    handler::verify::WebhookSecret::new(SECRET.into()).sign(body)
+}

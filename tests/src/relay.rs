@@ -1,0 +1,208 @@
+//! Runs the relay for tests: in-process (the same router on a loopback port) or as the real
+//! binary, and sends it webhooks over real HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use handler::app::{Relay, router};
+use handler::config::{Config, Output};
+use handler::slack::RetryPolicy;
+use handler::verify::WebhookSecret;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::fake_slack::{CHANNEL, TOKEN};
+use crate::{SECRET, sign};
+
+/// A short retry policy so that failure tests finish in about a second.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        deadline: Duration::from_millis(1500),
+        attempt_timeout: Duration::from_millis(500),
+        first_backoff: Duration::from_millis(20),
+        max_attempts: 4,
+    }
+}
+
+/// A configuration posting to `api_url` with the fake's token, channel and [`SECRET`].
+pub fn config(api_url: &str) -> Config {
+    Config {
+        output: Output::Slack {
+            api_url: api_url.to_owned(),
+            token: TOKEN.into(),
+            channel: CHANNEL.to_owned(),
+            retry: quick_retries(),
+        },
+        webhook_secret: Some(WebhookSecret::new(SECRET.into())),
+    }
+}
+
+/// The relay's router served on a loopback port inside the test process.
+pub struct InProcess {
+    pub url: String,
+    server: JoinHandle<()>,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl InProcess {
+    pub async fn start(config: Config) -> InProcess {
+        let app = router(Arc::new(Relay::new(config).expect("client builds")));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("relay serves");
+        });
+        InProcess {
+            url: format!("http://{addr}/"),
+            server,
+        }
+    }
+}
+
+/// An answer from the relay.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+/// A webhook delivery to send.
+pub struct Delivery<'a> {
+    pub kind: &'a str,
+    pub body: Vec<u8>,
+    pub signature: Option<String>,
+    pub id: String,
+}
+
+impl<'a> Delivery<'a> {
+    /// A correctly signed delivery of `body` as `kind`.
+    pub fn signed(kind: &'a str, body: Vec<u8>) -> Delivery<'a> {
+        let signature = Some(sign(&body));
+        Delivery {
+            kind,
+            body,
+            signature,
+            id: "d-0001".into(),
+        }
+    }
+
+    pub async fn send(self, url: &str) -> Answer {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("pulumi-webhook-id", &self.id)
+            .header("pulumi-webhook-kind", self.kind)
+            .body(self.body);
+        if let Some(signature) = &self.signature {
+            request = request.header("pulumi-webhook-signature", signature);
+        }
+        answer(request.send().await.expect("relay answers")).await
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The `handler` binary of this build, built first if this test run has not built it.
+pub fn handler_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    // target/<profile>/deps/<test> → target/<profile>/handler
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let binary = profile_dir.join("handler");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "handler", "--bin", "handler"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the handler binary failed");
+    }
+    binary
+}
+
+/// The real binary running as a local server; killed when dropped.
+pub struct Process {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound then released; the binary binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Process {
+    /// Starts the binary with only `env` (plus PATH) set and waits until `GET /` answers.
+    pub async fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut command = Command::new(handler_binary());
+        command
+            .arg("--listen")
+            .arg(addr.to_string())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn().expect("handler starts");
+        let process = Process {
+            child,
+            url: format!("http://{addr}/"),
+        };
+        process.wait_ready().await;
+        process
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        // Polls readiness with a bounded number of tries; the binary starts in milliseconds.
+        for _ in 0..200 {
+            if let Ok(r) = client.get(&self.url).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the handler did not answer GET {} within 5 s", self.url);
+    }
+}
