@@ -35,7 +35,7 @@ pub enum SlackError {
         retry_after: Option<Duration>,
     },
     /// 5xx answers, timeouts or connection failures until the deadline.
-    #[error("Slack did not accept the message after {attempts} attempts: {last}")]
+    #[error("Slack did not accept the message after {attempts} attempt(s): {last}")]
     Unavailable { attempts: u32, last: String },
     /// Slack answered something that is not its API's JSON.
     #[error("Slack answered HTTP {status} with a body that is not Slack API JSON")]

@@ -130,19 +130,25 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
-/// The `handler` binary of this build, built first if this test run has not built it.
+/// The `handler` binary of this build. `cargo test --workspace` (the README's test command)
+/// builds it together with the tests; a binary older than the handler's sources fails the test
+/// rather than testing stale code.
 pub fn handler_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     // target/<profile>/deps/<test> → target/<profile>/handler
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let binary = profile_dir.join("handler");
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "handler", "--bin", "handler"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the handler binary failed");
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: run `cargo test --workspace`", binary.display()));
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../handler/src");
+    for entry in std::fs::read_dir(&sources).expect("handler sources") {
+        let modified = entry.unwrap().metadata().unwrap().modified().unwrap();
+        assert!(
+            modified <= built,
+            "{} is older than the handler's sources: run `cargo test --workspace`",
+            binary.display()
+        );
     }
     binary
 }
