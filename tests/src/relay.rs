@@ -140,7 +140,12 @@ pub fn handler_binary() -> PathBuf {
     let binary = profile_dir.join("handler");
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: run `cargo test --workspace`", binary.display()));
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: run `cargo test --workspace`",
+                binary.display()
+            )
+        });
     let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../handler/src");
     for entry in std::fs::read_dir(&sources).expect("handler sources") {
         let modified = entry.unwrap().metadata().unwrap().modified().unwrap();

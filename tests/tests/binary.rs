@@ -29,8 +29,20 @@ fn terminate(mut process: Process) -> (bool, String, String) {
     let status = process.child.wait().unwrap();
     let mut out = String::new();
     let mut err = String::new();
-    process.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    process.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    process
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    process
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (status.success(), out, err)
 }
 
@@ -39,7 +51,9 @@ async fn the_binary_relays_a_signed_webhook_and_logs_one_line_per_delivery() {
     let slack = FakeSlack::start().await;
     let env = slack_env(&slack);
     let process = Process::start(&[], &as_refs(&env)).await;
-    let answer = Delivery::signed("stack_update", fixture("stack_update-succeeded")).send(&process.url).await;
+    let answer = Delivery::signed("stack_update", fixture("stack_update-succeeded"))
+        .send(&process.url)
+        .await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(slack.posts().len(), 1);
 
@@ -92,9 +106,13 @@ async fn dry_run_prints_and_returns_the_message_without_a_token() {
     assert!(text.starts_with(":x: Deployment #127 failed"), "{text}");
 
     let (_, stdout, stderr) = terminate(process);
-    let printed: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the message as JSON");
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout).expect("stdout is the message as JSON");
     assert_eq!(printed["message"]["text"], text);
-    assert!(stderr.contains("no webhook secret is set"), "warns once at start-up:\n{stderr}");
+    assert!(
+        stderr.contains("no webhook secret is set"),
+        "warns once at start-up:\n{stderr}"
+    );
 }
 
 /// Runs the binary to completion with `env` and returns (success, stderr).
@@ -106,7 +124,10 @@ fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -121,7 +142,10 @@ fn a_missing_channel_stops_start_up_naming_the_variable() {
 fn a_missing_token_stops_start_up_naming_both_variables() {
     let (ok, stderr) = run_to_exit(&[("SLACK_CHANNEL", "#ops")]);
     assert!(!ok);
-    assert!(stderr.contains("SLACK_TOKEN is not set") && stderr.contains("SLACK_TOKEN_PARAMETER"), "{stderr}");
+    assert!(
+        stderr.contains("SLACK_TOKEN is not set") && stderr.contains("SLACK_TOKEN_PARAMETER"),
+        "{stderr}"
+    );
 }
 
 #[test]

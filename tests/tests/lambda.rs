@@ -32,14 +32,23 @@ impl Drop for Watch {
 impl Watch {
     async fn start(slack: &FakeSlack) -> Watch {
         let port = free_port();
-        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
         let log = |name: &str| {
             let path = std::env::temp_dir().join(format!("lambda-{name}-{port}.log"));
             std::fs::File::create(path).unwrap()
         };
         let emulator_log = log("emulator");
         let emulator = Command::new("cargo")
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P"])
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
             .arg(port.to_string())
             .current_dir(workspace)
             .stdout(emulator_log.try_clone().unwrap())
@@ -57,12 +66,18 @@ impl Watch {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        assert!(listening, "cargo lambda watch did not listen on {runtime_api} within 10 s");
+        assert!(
+            listening,
+            "cargo lambda watch did not listen on {runtime_api} within 10 s"
+        );
         let function_log = log("function");
         let function = Command::new(handler_binary())
             .env_clear()
             .envs([
-                ("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt/handler")),
+                (
+                    "AWS_LAMBDA_RUNTIME_API",
+                    format!("http://127.0.0.1:{port}/.rt/handler"),
+                ),
                 ("AWS_LAMBDA_FUNCTION_NAME", "handler".to_owned()),
                 ("AWS_LAMBDA_FUNCTION_VERSION", "1".to_owned()),
                 ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
@@ -75,7 +90,11 @@ impl Watch {
             .stderr(function_log)
             .spawn()
             .expect("the handler binary starts");
-        let watch = Watch { emulator, function, base: format!("http://127.0.0.1:{port}") };
+        let watch = Watch {
+            emulator,
+            function,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         watch.wait_ready().await;
         watch
     }
@@ -97,7 +116,12 @@ impl Watch {
     /// Invokes the function with `event` through the Lambda Invoke API; returns its response.
     async fn invoke(&self, event: &Value) -> Value {
         let url = format!("{}/2015-03-31/functions/handler/invocations", self.base);
-        let response = reqwest::Client::new().post(url).json(event).send().await.unwrap();
+        let response = reqwest::Client::new()
+            .post(url)
+            .json(event)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "the invoke itself succeeds");
         response.json().await.unwrap()
     }
@@ -107,7 +131,9 @@ impl Watch {
 fn apigw_event(body: &[u8], signature: &str) -> Value {
     let path = fixtures_dir().join("lambda/apigw-v2-post.json");
     let mut event: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    event["body"] = base64::engine::general_purpose::STANDARD.encode(body).into();
+    event["body"] = base64::engine::general_purpose::STANDARD
+        .encode(body)
+        .into();
     event["headers"]["pulumi-webhook-signature"] = signature.into();
     event
 }
@@ -130,11 +156,17 @@ async fn api_gateway_events_are_verified_over_the_decoded_body_and_posted() {
     assert_eq!(posts.len(), 1);
     assert_eq!(answer["ts"], posts[0].ts.as_str());
     assert!(posts[0].text().starts_with(":x: Destroy failed"));
-    assert!(posts[0].blocks_text().contains("delivery `6f9a2b3c-lambda`"));
+    assert!(
+        posts[0]
+            .blocks_text()
+            .contains("delivery `6f9a2b3c-lambda`")
+    );
 
     // The same signature over the base64 text (not the bytes) must not pass.
     let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
-    let response = watch.invoke(&apigw_event(&body, &sign(encoded.as_bytes()))).await;
+    let response = watch
+        .invoke(&apigw_event(&body, &sign(encoded.as_bytes())))
+        .await;
     assert_eq!(response["statusCode"], 401, "{response}");
     assert_eq!(response_body(&response)["error"], "invalid_signature");
     assert_eq!(slack.posts().len(), 1, "a refused event posts nothing");

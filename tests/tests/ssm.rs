@@ -1,0 +1,144 @@
+//! Secrets from SSM Parameter Store, read with the AWS SDK for Rust at start-up, against a local
+//! moto server (`pip install "moto[server]"`): the same calls the Lambda makes on AWS.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use relay_tests::fake_slack::{self, FakeSlack};
+use relay_tests::relay::{Delivery, Process, free_port, handler_binary};
+use relay_tests::{SECRET, fixture};
+
+/// A moto server on a loopback port; killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Dummy credentials and a region, as the relay would get from the Lambda environment.
+const AWS_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "eu-west-1"),
+];
+
+impl Moto {
+    async fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (pip install \"moto[server]\")");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..400 {
+            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("moto_server did not start within 10 s");
+    }
+
+    async fn client(&self) -> aws_sdk_ssm::Client {
+        let creds = aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        aws_sdk_ssm::Client::new(&config)
+    }
+
+    async fn put_secure_string(&self, name: &str, value: &str) {
+        self.client()
+            .await
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("moto stores the parameter");
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env: Vec<_> = AWS_ENV.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env
+    }
+}
+
+#[tokio::test]
+async fn token_and_webhook_secret_are_read_from_secure_string_parameters() {
+    let moto = Moto::start().await;
+    moto.put_secure_string("/relay/slack-token", fake_slack::TOKEN)
+        .await;
+    moto.put_secure_string("/relay/webhook-secret", SECRET)
+        .await;
+    let slack = FakeSlack::start().await;
+
+    let mut env = moto.env();
+    env.extend([
+        ("SLACK_API_URL", slack.api_url.clone()),
+        ("SLACK_CHANNEL", fake_slack::CHANNEL.to_owned()),
+        ("SLACK_TOKEN_PARAMETER", "/relay/slack-token".to_owned()),
+        (
+            "PULUMI_WEBHOOK_SECRET_PARAMETER",
+            "/relay/webhook-secret".to_owned(),
+        ),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let relay = Process::start(&[], &env).await;
+
+    // Accepted only if the secret came from SSM; posted only if the token did (the fake checks it).
+    let answer = Delivery::signed("stack", fixture("stack-created"))
+        .send(&relay.url)
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(slack.posts().len(), 1);
+
+    let mut unsigned = Delivery::signed("stack", fixture("stack-created"));
+    unsigned.signature = None;
+    assert_eq!(unsigned.send(&relay.url).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_missing_parameter_stops_start_up_naming_the_variable_and_parameter() {
+    let moto = Moto::start().await;
+    let output = Command::new(handler_binary())
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .env_clear()
+        .envs(moto.env())
+        .envs([
+            ("SLACK_CHANNEL", "#ops"),
+            ("SLACK_TOKEN_PARAMETER", "/relay/absent"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SLACK_TOKEN_PARAMETER") && stderr.contains("\"/relay/absent\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ParameterNotFound"),
+        "the SSM error is named:\n{stderr}"
+    );
+}
