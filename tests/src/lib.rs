@@ -1,8 +1,11 @@
-//! Test support for the relay: a fake Slack, fixtures, and ways to run the relay (in-process on a
-//! loopback port, or as the real `handler` binary) and send it signed webhooks.
+//! Test support: a fake Slack, fixtures, ways to run the relay (in-process on a loopback port, or
+//! as the real `handler` binary) and send it signed webhooks, and a stand-in Pulumi engine that
+//! runs the `infra` program and checks it against the vendored provider schemas.
 
+pub mod engine;
 pub mod fake_slack;
 pub mod relay;
+pub mod schema;
 
 use std::path::PathBuf;
 

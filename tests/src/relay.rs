@@ -130,14 +130,19 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
-/// The `handler` binary of this build. `cargo test --workspace` (the README's test command)
-/// builds it together with the tests; a binary older than the handler's sources fails the test
-/// rather than testing stale code.
+/// The `handler` binary of this build (see [`workspace_binary`]).
 pub fn handler_binary() -> PathBuf {
+    workspace_binary("handler")
+}
+
+/// A binary of this workspace's package `package` (its binary has the same name), as built by
+/// `cargo test --workspace` (the README's test command) next to the tests. A binary older than
+/// its package's sources fails the test rather than testing stale code.
+pub fn workspace_binary(package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    // target/<profile>/deps/<test> → target/<profile>/handler
+    // target/<profile>/deps/<test> → target/<profile>/<package>
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let binary = profile_dir.join("handler");
+    let binary = profile_dir.join(package);
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| {
@@ -146,12 +151,15 @@ pub fn handler_binary() -> PathBuf {
                 binary.display()
             )
         });
-    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../handler/src");
-    for entry in std::fs::read_dir(&sources).expect("handler sources") {
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(package)
+        .join("src");
+    for entry in std::fs::read_dir(&sources).expect("package sources") {
         let modified = entry.unwrap().metadata().unwrap().modified().unwrap();
         assert!(
             modified <= built,
-            "{} is older than the handler's sources: run `cargo test --workspace`",
+            "{} is older than its sources: run `cargo test --workspace`",
             binary.display()
         );
     }

@@ -1,0 +1,351 @@
+//! The stack's configuration (`pulumi config set …`), validated before any resource is declared.
+//!
+//! Values come from the language host's `PULUMI_CONFIG` / `PULUMI_CONFIG_SECRET_KEYS`, which is how
+//! Pulumi hands config to every program; reading them directly lets us tell "missing" from
+//! "set without --secret" and answer with the exact command that fixes it. Secret values are not
+//! held here: only whether they are set. The program reads them as secret `Output`s through the
+//! Pulumi Gestalt context, so they stay secrets end to end.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// CloudWatch Logs accepts only these retention periods (days).
+pub const RETENTION_DAYS: &[i32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    Arm64,
+    X86_64,
+}
+
+impl Architecture {
+    /// The name Lambda uses in `architectures`.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+
+    /// The `cargo lambda build` flag for it.
+    pub fn cargo_lambda_flag(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "--arm64",
+            Architecture::X86_64 => "--x86-64",
+        }
+    }
+}
+
+/// Validated settings; secrets are only known to be present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub slack_channel: String,
+    /// Whether `webhookSecret` was given; if not, the program generates one.
+    pub has_webhook_secret: bool,
+    pub architecture: Architecture,
+    pub log_retention_days: i32,
+    pub handler_zip: Option<PathBuf>,
+}
+
+/// A configuration problem, phrased as what to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("config `{key}` is required: run `pulumi config set {key} {example}{secret}`", secret = if *secret { " --secret" } else { "" })]
+    Missing {
+        key: &'static str,
+        example: &'static str,
+        secret: bool,
+    },
+    #[error(
+        "config `{key}` must be a secret: run `pulumi config set {key} <value> --secret` (and rotate it: it was stored in plain text)"
+    )]
+    NotSecret { key: &'static str },
+    #[error("config `{key}` is {value:?}, but {why}: run `pulumi config set {key} {example}`")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        why: String,
+        example: &'static str,
+    },
+}
+
+/// The program's config keys (without the project prefix).
+pub mod keys {
+    pub const SLACK_TOKEN: &str = "slackToken";
+    pub const SLACK_CHANNEL: &str = "slackChannel";
+    pub const WEBHOOK_SECRET: &str = "webhookSecret";
+    pub const ARCHITECTURE: &str = "architecture";
+    pub const LOG_RETENTION_DAYS: &str = "logRetentionDays";
+    pub const HANDLER_ZIP: &str = "handlerZip";
+}
+
+/// Config as the language host passes it: `project:key` → value, and the secret keys.
+pub struct RawConfig {
+    project: String,
+    values: BTreeMap<String, String>,
+    secret_keys: BTreeSet<String>,
+}
+
+impl RawConfig {
+    pub fn new(
+        project: &str,
+        values: BTreeMap<String, String>,
+        secret_keys: BTreeSet<String>,
+    ) -> Self {
+        RawConfig {
+            project: project.to_owned(),
+            values,
+            secret_keys,
+        }
+    }
+
+    /// Reads `PULUMI_PROJECT`, `PULUMI_CONFIG` and `PULUMI_CONFIG_SECRET_KEYS`.
+    pub fn from_env() -> anyhow::Result<RawConfig> {
+        use anyhow::Context;
+        let project = std::env::var("PULUMI_PROJECT")
+            .ok()
+            .context("PULUMI_PROJECT is not set: run this program with `pulumi up`")?;
+        let values = match std::env::var("PULUMI_CONFIG") {
+            Ok(json) => serde_json::from_str(&json)
+                .context("PULUMI_CONFIG is not a JSON object of strings")?,
+            Err(_) => BTreeMap::new(),
+        };
+        let secret_keys = match std::env::var("PULUMI_CONFIG_SECRET_KEYS") {
+            Ok(json) => serde_json::from_str(&json)
+                .context("PULUMI_CONFIG_SECRET_KEYS is not a JSON array")?,
+            Err(_) => BTreeSet::new(),
+        };
+        Ok(RawConfig::new(&project, values, secret_keys))
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}:{key}", self.project)
+    }
+
+    fn get(&self, key: &str) -> Option<(&str, bool)> {
+        let full = self.full(key);
+        let value = self.values.get(&full)?;
+        Some((value.as_str(), self.secret_keys.contains(&full)))
+    }
+
+    /// Checks every key; the first problem found is returned. Relative paths are taken from
+    /// `root`, the project directory (where `Pulumi.yaml` is).
+    pub fn validate(&self, root: &Path) -> Result<Settings, SettingsError> {
+        use keys::*;
+        match self.get(SLACK_TOKEN) {
+            None => {
+                return Err(SettingsError::Missing {
+                    key: SLACK_TOKEN,
+                    example: "xoxb-…",
+                    secret: true,
+                });
+            }
+            Some((_, false)) => return Err(SettingsError::NotSecret { key: SLACK_TOKEN }),
+            Some((_, true)) => {}
+        }
+        let has_webhook_secret = match self.get(WEBHOOK_SECRET) {
+            None => false,
+            Some((_, false)) => {
+                return Err(SettingsError::NotSecret {
+                    key: WEBHOOK_SECRET,
+                });
+            }
+            Some((_, true)) => true,
+        };
+        let slack_channel = match self.get(SLACK_CHANNEL) {
+            Some((value, _)) if !value.trim().is_empty() => value.trim().to_owned(),
+            _ => {
+                return Err(SettingsError::Missing {
+                    key: SLACK_CHANNEL,
+                    example: "'#ops'",
+                    secret: false,
+                });
+            }
+        };
+        let architecture = match self.get(ARCHITECTURE).map(|(v, _)| v) {
+            None | Some("arm64") => Architecture::Arm64,
+            Some("x86_64") => Architecture::X86_64,
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    key: ARCHITECTURE,
+                    value: other.to_owned(),
+                    why: "it must be arm64 or x86_64".into(),
+                    example: "arm64",
+                });
+            }
+        };
+        let log_retention_days = match self.get(LOG_RETENTION_DAYS).map(|(v, _)| v) {
+            None => 14,
+            Some(text) => match text.trim().parse::<i32>() {
+                Ok(days) if RETENTION_DAYS.contains(&days) => days,
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        key: LOG_RETENTION_DAYS,
+                        value: text.to_owned(),
+                        why: format!(
+                            "CloudWatch Logs only keeps logs for one of {RETENTION_DAYS:?} days"
+                        ),
+                        example: "14",
+                    });
+                }
+            },
+        };
+        let handler_zip = match self.get(HANDLER_ZIP).map(|(v, _)| v) {
+            None => None,
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if !root.join(&path).is_file() {
+                    return Err(SettingsError::Invalid {
+                        key: HANDLER_ZIP,
+                        value: path.display().to_string(),
+                        why: "no such file".into(),
+                        example: "target/lambda/handler/bootstrap.zip",
+                    });
+                }
+                Some(path)
+            }
+        };
+        Ok(Settings {
+            slack_channel,
+            has_webhook_secret,
+            architecture,
+            log_retention_days,
+            handler_zip,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(values: &[(&str, &str)], secret: &[&str]) -> RawConfig {
+        RawConfig::new(
+            "relay",
+            values
+                .iter()
+                .map(|(k, v)| (format!("relay:{k}"), v.to_string()))
+                .collect(),
+            secret.iter().map(|k| format!("relay:{k}")).collect(),
+        )
+    }
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![("slackToken", "xoxb-1"), ("slackChannel", "#ops")]
+    }
+
+    #[test]
+    fn token_and_channel_are_enough_and_defaults_apply() {
+        let settings = config(&minimal(), &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(settings.slack_channel, "#ops");
+        assert_eq!(settings.architecture, Architecture::Arm64);
+        assert_eq!(settings.log_retention_days, 14);
+        assert!(!settings.has_webhook_secret);
+        assert_eq!(settings.handler_zip, None);
+    }
+
+    #[test]
+    fn a_missing_token_says_how_to_set_it_as_a_secret() {
+        let err = config(&[("slackChannel", "#ops")], &[])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config `slackToken` is required: run `pulumi config set slackToken xoxb-… --secret`"
+        );
+    }
+
+    #[test]
+    fn a_plaintext_token_is_refused() {
+        let err = config(&minimal(), &[])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(err, SettingsError::NotSecret { key: "slackToken" });
+        assert!(err.to_string().contains("--secret"));
+    }
+
+    #[test]
+    fn a_plaintext_webhook_secret_is_refused() {
+        let mut values = minimal();
+        values.push(("webhookSecret", "abc"));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SettingsError::NotSecret {
+                key: "webhookSecret"
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_channel_says_how_to_set_it() {
+        let err = config(&[("slackToken", "x")], &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config `slackChannel` is required: run `pulumi config set slackChannel '#ops'`"
+        );
+    }
+
+    #[test]
+    fn architecture_must_be_one_lambda_supports() {
+        let mut values = minimal();
+        values.push(("architecture", "riscv"));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config `architecture` is \"riscv\", but it must be arm64 or x86_64"),
+            "{err}"
+        );
+        values.pop();
+        values.push(("architecture", "x86_64"));
+        assert_eq!(
+            config(&values, &["slackToken"])
+                .validate(Path::new("."))
+                .unwrap()
+                .architecture,
+            Architecture::X86_64
+        );
+    }
+
+    #[test]
+    fn retention_must_be_a_period_cloudwatch_accepts() {
+        for bad in ["10", "two weeks", "-1"] {
+            let mut values = minimal();
+            values.push(("logRetentionDays", bad));
+            let err = config(&values, &["slackToken"])
+                .validate(Path::new("."))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    SettingsError::Invalid {
+                        key: "logRetentionDays",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_handler_zip_must_exist() {
+        let mut values = minimal();
+        values.push(("handlerZip", "/nonexistent/bootstrap.zip"));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+    }
+}

@@ -1,0 +1,373 @@
+//! The AWS resources of one relay stack, and the stack's exports.
+//!
+//! Pulumi Gestalt sends no dependency lists, so `pulumi destroy` may delete in any order. Every
+//! shape here is chosen to delete cleanly regardless: the role's policy is inline (no attachment
+//! to detach), the API's routes, integration and stage go with the API, the function's permission
+//! goes with the function, and log groups and parameters stand alone. Creation order still
+//! follows data flow: a resource is registered only once the outputs it uses are known.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use pulumi_gestalt_providers_aws as aws;
+use pulumi_gestalt_providers_random as random;
+use pulumi_gestalt_rust::{
+    Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
+    pulumi_combine,
+};
+
+use crate::policy;
+use crate::settings::Settings;
+
+/// Lambda's limit on function names.
+const MAX_FUNCTION_NAME: usize = 64;
+
+/// API Gateway stage throttling: generous for webhooks, a ceiling for abuse.
+const THROTTLE_BURST: i32 = 50;
+const THROTTLE_RATE: f64 = 25.0;
+
+/// Resource names derived from the project and stack.
+struct Names {
+    /// `project-stack`, reduced to what every AWS name accepts.
+    prefix: String,
+    function: String,
+    parameter_path: String,
+}
+
+impl Names {
+    fn new(project: &str, stack: &str) -> Names {
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        };
+        let prefix = format!("{}-{}", clean(project), clean(stack));
+        let mut function = format!("{prefix}-relay");
+        function.truncate(MAX_FUNCTION_NAME);
+        Names {
+            parameter_path: format!("/{}/{}", clean(project), clean(stack)),
+            prefix,
+            function,
+        }
+    }
+}
+
+pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result<()> {
+    let names = Names::new(ctx.get_project(), ctx.get_stack());
+    let tags: HashMap<String, String> = [
+        ("app".to_owned(), "pulumi-webhook-relay".to_owned()),
+        ("pulumi-project".to_owned(), ctx.get_project().to_owned()),
+        ("pulumi-stack".to_owned(), ctx.get_stack().to_owned()),
+    ]
+    .into();
+
+    // Secrets: the token always comes from config; the webhook secret too, or is generated once
+    // and kept in state (a RandomPassword keeps its value across updates).
+    let slack_token = ctx.require_config_secret(None, crate::settings::keys::SLACK_TOKEN)?;
+    let webhook_secret: Output<String> = if settings.has_webhook_secret {
+        ctx.require_config_secret(None, crate::settings::keys::WEBHOOK_SECRET)?
+    } else {
+        random::random_password::create(
+            ctx,
+            "webhook-secret",
+            random::random_password::RandomPasswordArgs::builder()
+                .length(48)
+                .special(false)
+                .build_struct(),
+        )
+        .result
+        .secret()
+    };
+
+    let token_parameter = secure_parameter(
+        ctx,
+        "slack-token",
+        &format!("{}/slack-token", names.parameter_path),
+        "Slack bot token of the Pulumi webhook relay",
+        slack_token,
+        &tags,
+    );
+    let secret_parameter = secure_parameter(
+        ctx,
+        "webhook-secret",
+        &format!("{}/webhook-secret", names.parameter_path),
+        "Shared secret Pulumi Cloud signs webhooks with",
+        webhook_secret.clone(),
+        &tags,
+    );
+
+    let function_logs = aws::cloudwatch::log_group::create(
+        ctx,
+        "function-logs",
+        aws::cloudwatch::log_group::LogGroupArgs::builder()
+            .name(format!("/aws/lambda/{}", names.function))
+            .retention_in_days(settings.log_retention_days)
+            .tags(tags.clone())
+            .build_struct(),
+    );
+    let access_logs = aws::cloudwatch::log_group::create(
+        ctx,
+        "access-logs",
+        aws::cloudwatch::log_group::LogGroupArgs::builder()
+            .name(format!("/aws/apigateway/{}", names.prefix))
+            .retention_in_days(settings.log_retention_days)
+            .tags(tags.clone())
+            .build_struct(),
+    );
+
+    let permissions = pulumi_combine!(
+        function_logs.arn.clone(),
+        token_parameter.clone(),
+        secret_parameter.clone()
+    )
+    .map(|(logs, token, secret)| {
+        Some(vec![
+            aws::types::iam::RoleInlinePolicy::builder()
+                .name("relay".to_owned())
+                .policy(policy::relay_permissions(&logs, &[token, secret]))
+                .build_struct(),
+        ])
+    });
+    let role = aws::iam::role::create(
+        ctx,
+        "relay-role",
+        aws::iam::role::RoleArgs::builder()
+            .assume_role_policy(policy::lambda_assume_role())
+            .description("Runs the Pulumi webhook relay Lambda".to_owned())
+            .inline_policies(permissions)
+            .tags(tags.clone())
+            .build_struct(),
+    );
+
+    let function = lambda_function(
+        ctx,
+        &names,
+        settings,
+        zip,
+        &role.arn,
+        &function_logs.name,
+        &tags,
+    );
+    let function_name: Output<String> = function.get_field("name");
+    let invoke_arn: Output<String> = function.get_field("invokeArn");
+
+    let api = aws::apigatewayv2::api::create(
+        ctx,
+        "http-api",
+        aws::apigatewayv2::api::ApiArgs::builder()
+            .name(names.prefix.clone())
+            .protocol_type("HTTP".to_owned())
+            .description("Receives Pulumi Cloud webhooks for the Slack relay".to_owned())
+            .tags(tags.clone())
+            .build_struct(),
+    );
+    let integration = aws::apigatewayv2::integration::create(
+        ctx,
+        "lambda-integration",
+        aws::apigatewayv2::integration::IntegrationArgs::builder()
+            .api_id(api.id.clone())
+            .integration_type("AWS_PROXY".to_owned())
+            .integration_uri(invoke_arn)
+            .integration_method("POST".to_owned())
+            .payload_format_version("2.0".to_owned())
+            .timeout_milliseconds(30_000)
+            .build_struct(),
+    );
+    let target = integration.id.map(|id| format!("integrations/{id}"));
+    for (name, route_key) in [("route-get", "GET /"), ("route-post", "POST /")] {
+        aws::apigatewayv2::route::create(
+            ctx,
+            name,
+            aws::apigatewayv2::route::RouteArgs::builder()
+                .api_id(api.id.clone())
+                .route_key(route_key.to_owned())
+                .target(target.clone())
+                .build_struct(),
+        );
+    }
+    let access_log_settings = access_logs.arn.map(|arn| {
+        Some(
+            aws::types::apigatewayv2::StageAccessLogSettings::builder()
+                .destination_arn(arn)
+                .format(access_log_format())
+                .build_struct(),
+        )
+    });
+    let stage = aws::apigatewayv2::stage::create(
+        ctx,
+        "default-stage",
+        aws::apigatewayv2::stage::StageArgs::builder()
+            .api_id(api.id.clone())
+            .name("$default".to_owned())
+            .auto_deploy(true)
+            .default_route_settings(
+                aws::types::apigatewayv2::StageDefaultRouteSettings::builder()
+                    .throttling_burst_limit(THROTTLE_BURST)
+                    .throttling_rate_limit(THROTTLE_RATE)
+                    .build_struct(),
+            )
+            .access_log_settings(access_log_settings)
+            .tags(tags.clone())
+            .build_struct(),
+    );
+    aws::lambda::permission::create(
+        ctx,
+        "api-invoke",
+        aws::lambda::permission::PermissionArgs::builder()
+            .action("lambda:InvokeFunction".to_owned())
+            .function(function_name.clone())
+            .principal("apigateway.amazonaws.com".to_owned())
+            .source_arn(api.execution_arn.map(|arn| format!("{arn}/*/*")))
+            .build_struct(),
+    );
+
+    ctx.add_export("url", &stage.invoke_url);
+    ctx.add_export("functionName", &function_name);
+    ctx.add_export("logGroupName", &function_logs.name);
+    ctx.add_export("webhookSecret", &webhook_secret.secret());
+    Ok(())
+}
+
+/// An SSM SecureString holding `value` (a secret); returns the parameter's ARN.
+fn secure_parameter(
+    ctx: &Context,
+    resource_name: &str,
+    parameter_name: &str,
+    description: &str,
+    value: Output<String>,
+    tags: &HashMap<String, String>,
+) -> Output<String> {
+    aws::ssm::parameter::create(
+        ctx,
+        resource_name,
+        aws::ssm::parameter::ParameterArgs::builder()
+            .name(parameter_name.to_owned())
+            .type_("SecureString".to_owned())
+            .value(value.secret())
+            .description(description.to_owned())
+            .tags(tags.clone())
+            .build_struct(),
+    )
+    .arn
+}
+
+/// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
+/// string, but the engine needs Pulumi's archive object to upload the zip.
+fn lambda_function(
+    ctx: &Context,
+    names: &Names,
+    settings: &Settings,
+    zip: &Path,
+    role_arn: &Output<String>,
+    log_group: &Output<String>,
+    tags: &HashMap<String, String>,
+) -> pulumi_gestalt_rust::CompositeOutput {
+    let code: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
+        "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
+        "path": zip.display().to_string(),
+    }));
+    let environment: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
+        "variables": {
+            "SLACK_CHANNEL": settings.slack_channel.clone(),
+            "SLACK_TOKEN_PARAMETER": format!("{}/slack-token", names.parameter_path),
+            "PULUMI_WEBHOOK_SECRET_PARAMETER": format!("{}/webhook-secret", names.parameter_path),
+            "RUST_LOG": "info",
+        },
+    }));
+    // Naming the log group (an output) also makes the function wait for it: Lambda would
+    // otherwise create the group itself on first invocation, without retention.
+    let logging = log_group.map(|group| {
+        pulumi_any!({
+            "logFormat": "JSON",
+            "logGroup": group,
+        })
+    });
+    let name = ctx.new_output(&names.function);
+    let runtime = ctx.new_output(&"provided.al2023".to_owned());
+    let handler = ctx.new_output(&"bootstrap".to_owned());
+    let architectures = ctx.new_output(&vec![settings.architecture.lambda_name().to_owned()]);
+    let memory = ctx.new_output(&128);
+    // Under API Gateway's 30 s; the relay's own Slack deadline is 10 s.
+    let timeout = ctx.new_output(&15);
+    let description = ctx.new_output(&"Relays Pulumi Cloud webhooks to Slack".to_owned());
+    let tags = ctx.new_output(tags);
+    ctx.register_resource(RegisterResourceRequest {
+        type_: "aws:lambda/function:Function".to_owned(),
+        name: "relay-function".to_owned(),
+        version: aws::PROVIDER_VERSION.to_owned(),
+        object: &[
+            ResourceRequestObjectField {
+                name: "name".into(),
+                value: &name,
+            },
+            ResourceRequestObjectField {
+                name: "role".into(),
+                value: role_arn,
+            },
+            ResourceRequestObjectField {
+                name: "runtime".into(),
+                value: &runtime,
+            },
+            ResourceRequestObjectField {
+                name: "handler".into(),
+                value: &handler,
+            },
+            ResourceRequestObjectField {
+                name: "architectures".into(),
+                value: &architectures,
+            },
+            ResourceRequestObjectField {
+                name: "memorySize".into(),
+                value: &memory,
+            },
+            ResourceRequestObjectField {
+                name: "timeout".into(),
+                value: &timeout,
+            },
+            ResourceRequestObjectField {
+                name: "code".into(),
+                value: &code,
+            },
+            ResourceRequestObjectField {
+                name: "environment".into(),
+                value: &environment,
+            },
+            ResourceRequestObjectField {
+                name: "loggingConfig".into(),
+                value: &logging,
+            },
+            ResourceRequestObjectField {
+                name: "description".into(),
+                value: &description,
+            },
+            ResourceRequestObjectField {
+                name: "tags".into(),
+                value: &tags,
+            },
+        ],
+        options: None,
+    })
+}
+
+/// API Gateway access log line: JSON, one per request, without request bodies or headers.
+fn access_log_format() -> String {
+    serde_json::json!({
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+    })
+    .to_string()
+}
