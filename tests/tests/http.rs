@@ -31,6 +31,15 @@ impl Setup {
     }
 }
 
+/// POSTs `body` to `url` with exactly `headers` (names may repeat).
+async fn post_raw(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Answer {
+    let mut request = reqwest::Client::new().post(url).body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
 #[tokio::test]
 async fn get_root_answers_the_banner_with_the_version() {
     let s = setup().await;
@@ -91,17 +100,21 @@ async fn a_non_hex_signature_is_rejected() {
 async fn two_signature_headers_are_rejected() {
     let s = setup().await;
     let body = fixture("stack-created");
-    let response = reqwest::Client::new()
-        .post(&s.relay.url)
-        .header("content-type", "application/json")
-        .header("pulumi-webhook-kind", "stack")
-        .header("pulumi-webhook-signature", sign(&body))
-        .header("pulumi-webhook-signature", sign(&body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    s.assert_refused(&answer(response).await, 401, "duplicate_signature");
+    s.assert_refused(
+        &post_raw(
+            &s.relay.url,
+            &[
+                ("content-type", "application/json".into()),
+                ("pulumi-webhook-kind", "stack".into()),
+                ("pulumi-webhook-signature", sign(&body)),
+                ("pulumi-webhook-signature", sign(&body)),
+            ],
+            body,
+        )
+        .await,
+        401,
+        "duplicate_signature",
+    );
 }
 
 #[tokio::test]
@@ -187,15 +200,15 @@ async fn a_chunked_body_over_the_limit_without_content_length_is_a_413() {
 async fn a_missing_kind_header_is_a_400_naming_it() {
     let s = setup().await;
     let body = fixture("stack-created");
-    let response = reqwest::Client::new()
-        .post(&s.relay.url)
-        .header("content-type", "application/json")
-        .header("pulumi-webhook-signature", sign(&body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let answer = answer(response).await;
+    let answer = post_raw(
+        &s.relay.url,
+        &[
+            ("content-type", "application/json".into()),
+            ("pulumi-webhook-signature", sign(&body)),
+        ],
+        body,
+    )
+    .await;
     s.assert_refused(&answer, 400, "invalid_header");
     assert!(
         answer.body["message"]
@@ -209,16 +222,20 @@ async fn a_missing_kind_header_is_a_400_naming_it() {
 async fn a_non_json_content_type_is_a_415() {
     let s = setup().await;
     let body = fixture("stack-created");
-    let response = reqwest::Client::new()
-        .post(&s.relay.url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("pulumi-webhook-kind", "stack")
-        .header("pulumi-webhook-signature", sign(&body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    s.assert_refused(&answer(response).await, 415, "unsupported_media_type");
+    s.assert_refused(
+        &post_raw(
+            &s.relay.url,
+            &[
+                ("content-type", "application/x-www-form-urlencoded".into()),
+                ("pulumi-webhook-kind", "stack".into()),
+                ("pulumi-webhook-signature", sign(&body)),
+            ],
+            body,
+        )
+        .await,
+        415,
+        "unsupported_media_type",
+    );
 }
 
 #[tokio::test]
@@ -243,13 +260,17 @@ async fn other_paths_are_a_404() {
     let s = setup().await;
     let body = fixture("stack-created");
     let url = format!("{}webhook", s.relay.url);
-    let response = reqwest::Client::new()
-        .post(&url)
-        .header("pulumi-webhook-kind", "stack")
-        .header("pulumi-webhook-signature", sign(&body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    s.assert_refused(&answer(response).await, 404, "not_found");
+    s.assert_refused(
+        &post_raw(
+            &url,
+            &[
+                ("pulumi-webhook-kind", "stack".into()),
+                ("pulumi-webhook-signature", sign(&body)),
+            ],
+            body,
+        )
+        .await,
+        404,
+        "not_found",
+    );
 }
