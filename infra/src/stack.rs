@@ -31,7 +31,9 @@ struct Names {
     /// `project-stack`, reduced to what every AWS name accepts.
     prefix: String,
     function: String,
-    parameter_path: String,
+    /// SSM parameter names, also handed to the function so it can read them.
+    token_parameter: String,
+    secret_parameter: String,
 }
 
 impl Names {
@@ -50,8 +52,10 @@ impl Names {
         let prefix = format!("{}-{}", clean(project), clean(stack));
         let mut function = format!("{prefix}-relay");
         function.truncate(MAX_FUNCTION_NAME);
+        let parameter_path = format!("/{}/{}", clean(project), clean(stack));
         Names {
-            parameter_path: format!("/{}/{}", clean(project), clean(stack)),
+            token_parameter: format!("{parameter_path}/slack-token"),
+            secret_parameter: format!("{parameter_path}/webhook-secret"),
             prefix,
             function,
         }
@@ -88,7 +92,7 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
     let token_parameter = secure_parameter(
         ctx,
         "slack-token",
-        &format!("{}/slack-token", names.parameter_path),
+        &names.token_parameter,
         "Slack bot token of the Pulumi webhook relay",
         slack_token,
         &tags,
@@ -96,29 +100,25 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
     let secret_parameter = secure_parameter(
         ctx,
         "webhook-secret",
-        &format!("{}/webhook-secret", names.parameter_path),
+        &names.secret_parameter,
         "Shared secret Pulumi Cloud signs webhooks with",
         webhook_secret.clone(),
         &tags,
     );
 
-    let function_logs = aws::cloudwatch::log_group::create(
+    let function_logs = log_group(
         ctx,
         "function-logs",
-        aws::cloudwatch::log_group::LogGroupArgs::builder()
-            .name(format!("/aws/lambda/{}", names.function))
-            .retention_in_days(settings.log_retention_days)
-            .tags(tags.clone())
-            .build_struct(),
+        &format!("/aws/lambda/{}", names.function),
+        settings,
+        &tags,
     );
-    let access_logs = aws::cloudwatch::log_group::create(
+    let access_logs = log_group(
         ctx,
         "access-logs",
-        aws::cloudwatch::log_group::LogGroupArgs::builder()
-            .name(format!("/aws/apigateway/{}", names.prefix))
-            .retention_in_days(settings.log_retention_days)
-            .tags(tags.clone())
-            .build_struct(),
+        &format!("/aws/apigateway/{}", names.prefix),
+        settings,
+        &tags,
     );
 
     let permissions = pulumi_combine!(
@@ -234,6 +234,25 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
     Ok(())
 }
 
+/// A log group with the configured retention.
+fn log_group(
+    ctx: &Context,
+    resource_name: &str,
+    group_name: &str,
+    settings: &Settings,
+    tags: &HashMap<String, String>,
+) -> aws::cloudwatch::log_group::LogGroupResult {
+    aws::cloudwatch::log_group::create(
+        ctx,
+        resource_name,
+        aws::cloudwatch::log_group::LogGroupArgs::builder()
+            .name(group_name.to_owned())
+            .retention_in_days(settings.log_retention_days)
+            .tags(tags.clone())
+            .build_struct(),
+    )
+}
+
 /// An SSM SecureString holding `value` (a secret); returns the parameter's ARN.
 fn secure_parameter(
     ctx: &Context,
@@ -275,8 +294,8 @@ fn lambda_function(
     let environment: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
         "variables": {
             "SLACK_CHANNEL": settings.slack_channel.clone(),
-            "SLACK_TOKEN_PARAMETER": format!("{}/slack-token", names.parameter_path),
-            "PULUMI_WEBHOOK_SECRET_PARAMETER": format!("{}/webhook-secret", names.parameter_path),
+            "SLACK_TOKEN_PARAMETER": names.token_parameter.clone(),
+            "PULUMI_WEBHOOK_SECRET_PARAMETER": names.secret_parameter.clone(),
             "RUST_LOG": "info",
         },
     }));
