@@ -125,6 +125,20 @@ pub struct OtherEvent {
     pub reason: OtherReason,
 }
 
+impl OtherEvent {
+    /// The documented common fields, read from the JSON where present.
+    pub fn origin(&self) -> Origin<'_> {
+        let str_at = |pointer: &str| self.payload.pointer(pointer).and_then(|v| v.as_str());
+        Origin {
+            user: str_at("/user/name").or_else(|| str_at("/user/githubLogin")),
+            organization: str_at("/organization/githubLogin")
+                .or_else(|| str_at("/organization/name")),
+            project: str_at("/projectName"),
+            stack: str_at("/stackName"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum OtherReason {
     UnknownKind,
@@ -208,16 +222,7 @@ impl Event {
                 ..e.origin()
             },
             Event::Ping(_) => Origin::default(),
-            Event::Other(e) => {
-                let str_at = |pointer: &str| e.payload.pointer(pointer).and_then(|v| v.as_str());
-                Origin {
-                    user: str_at("/user/name").or_else(|| str_at("/user/githubLogin")),
-                    organization: str_at("/organization/githubLogin")
-                        .or_else(|| str_at("/organization/name")),
-                    project: str_at("/projectName"),
-                    stack: str_at("/stackName"),
-                }
-            }
+            Event::Other(e) => e.origin(),
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::event::{
     DeploymentEvent, DriftDetectionEvent, DriftRemediationEvent, Enforcement, EnvironmentEvent,
     EscKind, Event, Operation, Origin, OtherEvent, OtherReason, PingEvent, PolicyViolationEvent,
-    ResourceChanges, StackAction, StackEvent, Status, TeamAction, TeamEvent, UpdateEvent,
+    ResourceChanges, StackAction, StackEvent, Status, Team, TeamAction, TeamEvent, UpdateEvent,
 };
 
 /// Slack's documented limits (api.slack.com/reference/block-kit).
@@ -399,7 +399,8 @@ fn team(e: &TeamEvent) -> Card {
         Some(TeamAction::Other(action)) => action.as_str(),
         None => "changed",
     };
-    let team = e.team.clone().unwrap_or_default();
+    let unnamed = Team::default();
+    let team = e.team.as_ref().unwrap_or(&unnamed);
     let name = team.name.as_deref().unwrap_or("(unnamed)");
     let summary = format!(
         "{} {} team *{}* in *{}*",
@@ -773,8 +774,7 @@ fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
 
 /// Unknown kinds and unexpected shapes: a title, what we know, and the payload as JSON.
 fn other(e: &OtherEvent, delivery_id: Option<&str>) -> Message {
-    let event = Event::Other(e.clone());
-    let origin = event.origin();
+    let origin = e.origin();
     let kind = e.kind.as_str();
     let headline = match stack_path(&origin) {
         Some(place) => format!(":incoming_envelope: Pulumi `{kind}` event: {place}"),

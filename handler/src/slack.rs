@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -171,7 +171,9 @@ impl SlackClient {
     ) -> Result<Posted, SlackError> {
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
-        let body = PostMessage { channel, message };
+        // Serialized once: retries resend the same bytes.
+        let body = serde_json::to_vec(&PostMessage { channel, message })
+            .expect("a message of strings and lists always serializes");
         let mut backoff = self.policy.first_backoff;
         let mut attempts = 0;
         loop {
@@ -208,7 +210,7 @@ impl SlackClient {
         }
     }
 
-    async fn attempt(&self, body: &PostMessage<'_>, timeout: Duration) -> Attempt {
+    async fn attempt(&self, body: &[u8], timeout: Duration) -> Attempt {
         let request = self
             .http
             .post(&self.post_message_url)
@@ -216,7 +218,8 @@ impl SlackClient {
                 AUTHORIZATION,
                 format!("Bearer {}", self.token.expose_secret()),
             )
-            .json(body)
+            .header(CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(body.to_vec())
             .timeout(timeout);
         let response = match request.send().await {
             Ok(response) => response,
