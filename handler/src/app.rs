@@ -175,7 +175,9 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
     };
     let result = deliver(&relay, &headers, body, &mut trace).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    fn dash(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or("-")
+    }
     let (id, kind) = (dash(&trace.id), dash(&trace.kind));
     let (org, project, stack) = (
         dash(&trace.organization),

@@ -103,6 +103,12 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The `chat.postMessage` JSON body posting `message` to `channel`: the bytes that go on the wire.
+pub fn post_message_body(channel: &str, message: &Message) -> Vec<u8> {
+    serde_json::to_vec(&PostMessage { channel, message })
+        .expect("a message of strings and lists always serializes")
+}
+
 #[derive(Serialize)]
 struct PostMessage<'a> {
     channel: &'a str,
@@ -172,8 +178,7 @@ impl SlackClient {
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
         // Serialized once: retries resend the same bytes.
-        let body = serde_json::to_vec(&PostMessage { channel, message })
-            .expect("a message of strings and lists always serializes");
+        let body = post_message_body(channel, message);
         let mut backoff = self.policy.first_backoff;
         let mut attempts = 0;
         loop {

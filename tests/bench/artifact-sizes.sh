@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the Lambda artifact (bootstrap.zip) the way `pulumi up` does (`cargo lambda build --release`)
+# under several release profiles, each in its own target dir, and prints the zip and binary sizes.
+# The profile in Cargo.toml is chosen from this table (see BENCHMARKS.md).
+#
+#   tests/bench/artifact-sizes.sh [arm64|x86-64] [variant...]
+#
+# Variants: cargo-default, workspace, opt-s, opt-z, panic-abort, lto-fat. Each is a full release build
+# (several minutes on 2 cores). Needs cargo-lambda (`pip install cargo-lambda`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+arch=${1:-arm64}; shift || true
+variants=("$@"); [ ${#variants[@]} -gt 0 ] || variants=(cargo-default workspace opt-s panic-abort)
+
+profile_env() {
+  case "$1" in
+    cargo-default) echo "CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=none" ;;
+    workspace) echo "" ;;
+    opt-s) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=s" ;;
+    opt-z) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=z" ;;
+    panic-abort) echo "CARGO_PROFILE_RELEASE_PANIC=abort" ;;
+    lto-fat) echo "CARGO_PROFILE_RELEASE_LTO=fat" ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
+  esac
+}
+
+printf '%-14s %-7s %12s %12s %10s\n' variant arch zip_bytes binary_bytes build_s
+for v in "${variants[@]}"; do
+  dir="target/sizes/$v-$arch"
+  mkdir -p "$dir"
+  start=$(date +%s)
+  env $(profile_env "$v") CARGO_TARGET_DIR="$dir" \
+    cargo lambda build --release --output-format zip "--$arch" --package handler --bin handler \
+    --lambda-dir "$dir/lambda" >"$dir.log" 2>&1 || { echo "$v: build failed, see $dir.log" >&2; exit 1; }
+  end=$(date +%s)
+  zip="$dir/lambda/handler/bootstrap.zip"
+  bin_bytes=$(unzip -p "$zip" bootstrap | wc -c)
+  printf '%-14s %-7s %12d %12d %10d\n' "$v" "$arch" "$(stat -c %s "$zip")" "$bin_bytes" $((end - start))
+done
