@@ -164,7 +164,8 @@ pub async fn load<S: ParameterStore>(
                 });
             }
             retry.deadline = Duration::from_millis(ms);
-            retry.attempt_timeout = retry.attempt_timeout.min(retry.deadline);
+            // A stalled attempt must leave time for a retry on a fresh connection.
+            retry.attempt_timeout = retry.attempt_timeout.min(retry.deadline / 2);
         }
         Output::Slack {
             api_url,

@@ -4,15 +4,21 @@
 //! channel checks (`channel_not_found`, `not_in_channel`, `is_archived`), message validation
 //! against Block Kit limits (`no_text`, `invalid_blocks`, `msg_too_long`), errors as HTTP 200 with
 //! `ok:false`, and `{ok, channel, ts, message}` on success. Tests can script failures ahead of
-//! the normal answer: HTTP 429 with `Retry-After`, 5xx, hangs, non-JSON bodies, `ok:false` codes.
+//! the normal answer: HTTP 429 with `Retry-After`, 5xx, hangs, non-JSON bodies, `ok:false` codes,
+//! and connection resets; or install a [`FaultRule`] that picks a fault by request number, for
+//! faults in the middle of a load run. Like Slack, it takes JSON or form-encoded bodies (the Node
+//! SDK sends the latter).
+//!
+//! It serves connections itself (hyper, keep-alive) rather than through `axum::serve` so that a
+//! request can reset its own TCP connection.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -41,7 +47,14 @@ pub enum Reply {
     Hang(Duration),
     /// HTTP 200 with a body that is not JSON.
     NotJson,
+    /// The TCP connection is reset (RST) before any answer; nothing is posted.
+    Reset,
+    /// No answer at all, ever (past any client deadline); nothing is posted.
+    Stall,
 }
+
+/// Picks a fault (or none) for the n-th request (1-based) once the script is used up.
+pub type FaultRule = Arc<dyn Fn(usize) -> Option<Reply> + Send + Sync>;
 
 /// A message Slack accepted.
 #[derive(Debug, Clone)]
@@ -58,6 +71,14 @@ impl Post {
     }
 
     /// Every text in the message's blocks, joined by newlines: what a reader sees.
+    /// The Pulumi delivery id shown in the message footer ("delivery `<id>`").
+    pub fn delivery_id(&self) -> Option<String> {
+        let blocks = self.blocks_text();
+        let start = blocks.rfind("delivery `")? + "delivery `".len();
+        let len = blocks[start..].find('`')?;
+        Some(blocks[start..start + len].to_owned())
+    }
+
     pub fn blocks_text(&self) -> String {
         let mut out = Vec::new();
         collect_text(&self.body["blocks"], &mut out);
@@ -83,6 +104,7 @@ fn collect_text(value: &Value, out: &mut Vec<String>) {
 #[derive(Default)]
 struct Inner {
     script: VecDeque<Reply>,
+    rule: Option<FaultRule>,
     posts: Vec<Post>,
     attempts: usize,
     next_ts: u64,
@@ -116,9 +138,7 @@ impl FakeSlack {
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake Slack serves");
-        });
+        let server = tokio::spawn(serve(listener, app));
         FakeSlack {
             api_url: format!("http://{addr}/api"),
             addr,
@@ -132,6 +152,26 @@ impl FakeSlack {
         self.inner.lock().unwrap().script.extend(replies);
     }
 
+    /// From now on, asks `rule` for a fault for each request the script does not cover.
+    pub fn faults(&self, rule: impl Fn(usize) -> Option<Reply> + Send + Sync + 'static) {
+        self.inner.lock().unwrap().rule = Some(Arc::new(rule));
+    }
+
+    /// How many messages were posted per delivery id (from the footer); `"-"` for none.
+    pub fn posts_by_delivery(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for post in self.inner.lock().unwrap().posts.iter() {
+            let id = post.delivery_id().unwrap_or_else(|| "-".to_owned());
+            *counts.entry(id).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// How many messages were accepted, without copying them.
+    pub fn post_count(&self) -> usize {
+        self.inner.lock().unwrap().posts.len()
+    }
+
     /// Messages accepted so far.
     pub fn posts(&self) -> Vec<Post> {
         self.inner.lock().unwrap().posts.clone()
@@ -143,19 +183,53 @@ impl FakeSlack {
     }
 }
 
+/// Lets a request reset the connection it came on.
+#[derive(Clone)]
+struct Connection(Arc<tokio::sync::Notify>);
+
+/// Accepts connections and serves each with hyper (HTTP/1.1 keep-alive) until it closes or one
+/// of its requests asks for a reset.
+async fn serve(listener: tokio::net::TcpListener, app: Router) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        // Linger 0: dropping the socket sends RST instead of FIN, which is what a reset is.
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        let reset = Arc::new(tokio::sync::Notify::new());
+        let service = app.clone().layer(Extension(Connection(reset.clone())));
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = reset.notified() => {}
+            }
+        });
+    }
+}
+
 fn slack_error(error: &str) -> Response {
     axum::Json(json!({ "ok": false, "error": error })).into_response()
 }
 
 async fn post_message(
     State(inner): State<Arc<Mutex<Inner>>>,
+    Extension(connection): Extension<Connection>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let scripted = {
         let mut inner = inner.lock().unwrap();
         inner.attempts += 1;
-        inner.script.pop_front()
+        let n = inner.attempts;
+        let rule = inner.rule.clone();
+        inner
+            .script
+            .pop_front()
+            .or_else(|| rule.and_then(|rule| rule(n)))
     };
     match scripted {
         Some(Reply::RateLimited { retry_after_secs }) => {
@@ -175,24 +249,27 @@ async fn post_message(
             return (StatusCode::OK, "<html>maintenance</html>").into_response();
         }
         Some(Reply::Hang(duration)) => tokio::time::sleep(duration).await,
+        Some(Reply::Reset) => {
+            connection.0.notify_one();
+            return std::future::pending().await;
+        }
+        Some(Reply::Stall) => return std::future::pending().await,
         None => {}
     }
 
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        None => return slack_error("not_authed"),
-        Some(auth) if auth != format!("Bearer {TOKEN}") => return slack_error("invalid_auth"),
-        Some(_) => {}
-    }
-    let is_json = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let Some(message) = is_json
-        .then(|| serde_json::from_slice::<Value>(&body).ok())
-        .flatten()
-    else {
+    let Some((message, body_token)) = read_message(&headers, &body) else {
         return slack_error("invalid_json");
     };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    match bearer.or(body_token) {
+        None => return slack_error("not_authed"),
+        Some(token) if token != TOKEN => return slack_error("invalid_auth"),
+        Some(_) => {}
+    }
     let channel = match message["channel"].as_str() {
         None | Some("") => return slack_error("channel_not_found"),
         Some(CHANNEL) | Some(CHANNEL_ID) => CHANNEL_ID,
@@ -218,6 +295,37 @@ async fn post_message(
         "message": { "type": "message", "text": message["text"], "ts": ts },
     }))
     .into_response()
+}
+
+/// The message arguments and the body's `token` argument, from JSON or, as Slack also accepts,
+/// `application/x-www-form-urlencoded` (where `blocks` is a JSON string).
+fn read_message(headers: &HeaderMap, body: &[u8]) -> Option<(Value, Option<String>)> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/json") {
+        let message: Value = serde_json::from_slice(body).ok()?;
+        let token = message["token"].as_str().map(str::to_owned);
+        Some((message, token))
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let mut message = serde_json::Map::new();
+        let mut token = None;
+        for (key, value) in form_urlencoded::parse(body) {
+            match &*key {
+                "token" => token = Some(value.into_owned()),
+                "blocks" => {
+                    message.insert(key.into_owned(), serde_json::from_str(&value).ok()?);
+                }
+                _ => {
+                    message.insert(key.into_owned(), Value::String(value.into_owned()));
+                }
+            }
+        }
+        Some((Value::Object(message), token))
+    } else {
+        None
+    }
 }
 
 /// Slack's checks on a message's size and Block Kit structure.

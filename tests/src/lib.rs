@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod fake_slack;
+pub mod load;
 pub mod relay;
 pub mod schema;
 

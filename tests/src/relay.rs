@@ -166,16 +166,73 @@ pub fn workspace_binary(package: &str) -> PathBuf {
     binary
 }
 
-/// The real binary running as a local server; killed when dropped.
+/// The real binary running as a local server; killed when dropped. Its stdout and stderr are
+/// drained as it runs (a full pipe would block the relay's logging), so they can be read at any
+/// time.
 pub struct Process {
     pub child: Child,
     pub url: String,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+/// Output read from a pipe by a background thread.
+struct Captured {
+    bytes: Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Captured {
+    fn drain(mut pipe: impl std::io::Read + Send + 'static) -> Captured {
+        let bytes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = bytes.clone();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 16 * 1024];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Captured {
+            bytes,
+            reader: Some(reader),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// Waits for the pipe to close (the process has exited) and returns everything.
+    fn finish(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("pipe reader");
+        }
+        self.text()
+    }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// What the process has written to stderr (its JSON log lines) so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.text()
+    }
+
+    /// Stops the process with SIGTERM (as Lambda and systemd do) and returns
+    /// (clean exit, stdout, stderr).
+    pub fn terminate(mut self) -> (bool, String, String) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        let (out, err) = (self.stdout.finish(), self.stderr.finish());
+        (status.success(), out, err)
     }
 }
 
@@ -202,10 +259,14 @@ impl Process {
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let child = command.spawn().expect("handler starts");
+        let mut child = command.spawn().expect("handler starts");
+        let stdout = Captured::drain(child.stdout.take().expect("piped stdout"));
+        let stderr = Captured::drain(child.stderr.take().expect("piped stderr"));
         let process = Process {
             child,
             url: format!("http://{addr}/"),
+            stdout,
+            stderr,
         };
         process.wait_ready().await;
         process

@@ -1,7 +1,6 @@
 //! The real `handler` binary as a local server: the one-command local run, `--dry-run`, start-up
 //! errors that name the variable to fix, structured logs without secrets, graceful shutdown.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 
 use relay_tests::fake_slack::{self, FakeSlack};
@@ -21,31 +20,6 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// Stops the process with SIGTERM and returns (exit success, stdout, stderr).
-fn terminate(mut process: Process) -> (bool, String, String) {
-    let pid = process.child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let status = process.child.wait().unwrap();
-    let mut out = String::new();
-    let mut err = String::new();
-    process
-        .child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    process
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.success(), out, err)
-}
-
 #[tokio::test]
 async fn the_binary_relays_a_signed_webhook_and_logs_one_line_per_delivery() {
     let slack = FakeSlack::start().await;
@@ -57,7 +31,7 @@ async fn the_binary_relays_a_signed_webhook_and_logs_one_line_per_delivery() {
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(slack.posts().len(), 1);
 
-    let (clean_exit, _, logs) = terminate(process);
+    let (clean_exit, _, logs) = process.terminate();
     assert!(clean_exit, "SIGTERM is a graceful shutdown:\n{logs}");
     let deliveries: Vec<serde_json::Value> = logs
         .lines()
@@ -87,7 +61,7 @@ async fn refusals_are_logged_without_the_signature_or_secrets() {
     delivery.signature = Some(wrong.clone());
     let answer = delivery.send(&process.url).await;
     assert_eq!(answer.status, 401);
-    let (_, _, logs) = terminate(process);
+    let (_, _, logs) = process.terminate();
     assert!(logs.contains("\"outcome\":\"invalid_signature\""), "{logs}");
     for secret in [fake_slack::TOKEN, SECRET, wrong.as_str()] {
         assert!(!logs.contains(secret) && !answer.body.to_string().contains(secret));
@@ -105,7 +79,7 @@ async fn dry_run_prints_and_returns_the_message_without_a_token() {
     let text = answer.body["message"]["text"].as_str().unwrap();
     assert!(text.starts_with(":x: Deployment #127 failed"), "{text}");
 
-    let (_, stdout, stderr) = terminate(process);
+    let (_, stdout, stderr) = process.terminate();
     let printed: serde_json::Value =
         serde_json::from_str(&stdout).expect("stdout is the message as JSON");
     assert_eq!(printed["message"]["text"], text);

@@ -1,0 +1,151 @@
+//! CPU cost of one delivery, per fixture, against the floor of parsing the same body as JSON.
+//!
+//! For every `tests/fixtures/*.json` there is one group, named after the fixture, with:
+//! - `parse_only_floor`: `serde_json::from_slice::<serde_json::Value>` of the body, the least any
+//!   relay of this JSON must do;
+//! - `pipeline`: signature check + kind + typed parse + format + the `chat.postMessage` body, i.e.
+//!   all the CPU work of one delivery except the network.
+//!
+//! The group `stages` splits the pipeline for `stack_update-succeeded`. The target is a pipeline at
+//! most 3× its floor; `tests/bench/criterion-report.py` prints the table from Criterion's output.
+//!
+//!   cargo bench -p handler --bench pipeline && python3 tests/bench/criterion-report.py
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use handler::event::{Event, Kind};
+use handler::format::{Message, format};
+use handler::slack::post_message_body;
+use handler::verify::WebhookSecret;
+
+const SECRET: &str = "bench-secret";
+const DELIVERY_ID: &str = "d-0001";
+const CHANNEL: &str = "C0123456789";
+
+struct Fixture {
+    /// The file name without `.json`: the benchmark group's name.
+    name: String,
+    /// The `Pulumi-Webhook-Kind` header the end-to-end tests send it with.
+    kind: String,
+    body: Vec<u8>,
+    /// `Pulumi-Webhook-Signature`, computed once as Pulumi Cloud would.
+    signature: String,
+}
+
+/// The kind `tests/tests/events.rs` delivers each fixture as: the name up to the first `-`,
+/// except for the fixtures of unknown kinds and the level-carrying policy violation.
+fn kind_of(name: &str) -> String {
+    match name {
+        "unknown-kind" => "change_request".into(),
+        "unknown-kind-huge" => "brand_new_kind".into(),
+        "policy_violation-mandatory" => "policy_violation_mandatory".into(),
+        _ => name.split('-').next().unwrap_or(name).into(),
+    }
+}
+
+fn fixtures(secret: &WebhookSecret) -> Vec<Fixture> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let mut fixtures: Vec<Fixture> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let body = std::fs::read(&path).expect("a readable fixture");
+            Fixture {
+                kind: kind_of(&name),
+                signature: secret.sign(&body),
+                name,
+                body,
+            }
+        })
+        .collect();
+    fixtures.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!fixtures.is_empty(), "no fixtures in {}", dir.display());
+    fixtures
+}
+
+fn verify(secret: &WebhookSecret, signature: &str, body: &[u8]) {
+    secret
+        .verify(std::iter::once(signature.as_bytes()), body)
+        .expect("the fixture is signed with the bench secret");
+}
+
+fn parse(kind: &str, body: &[u8]) -> Event {
+    Event::parse(Kind::parse(kind), body).expect("fixtures are JSON")
+}
+
+fn render(event: &Event) -> Message {
+    format(event, Some(DELIVERY_ID))
+}
+
+/// Everything the relay computes for one delivery, in the order `app.rs` does it.
+fn pipeline(secret: &WebhookSecret, fixture: &Fixture) -> Vec<u8> {
+    verify(
+        secret,
+        black_box(&fixture.signature),
+        black_box(&fixture.body),
+    );
+    let event = parse(black_box(&fixture.kind), black_box(&fixture.body));
+    let message = render(&event);
+    post_message_body(CHANNEL, &message)
+}
+
+fn per_fixture(c: &mut Criterion) {
+    let secret = WebhookSecret::new(SECRET.into());
+    for fixture in fixtures(&secret) {
+        let mut group = c.benchmark_group(&fixture.name);
+        group.throughput(Throughput::Bytes(fixture.body.len() as u64));
+        group.bench_function("parse_only_floor", |b| {
+            b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&fixture.body)))
+        });
+        group.bench_function("pipeline", |b| b.iter(|| pipeline(&secret, &fixture)));
+        group.finish();
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let secret = WebhookSecret::new(SECRET.into());
+    let fixture = fixtures(&secret)
+        .into_iter()
+        .find(|f| f.name == "stack_update-succeeded")
+        .expect("the stack_update-succeeded fixture");
+    let event = parse(&fixture.kind, &fixture.body);
+    let message = render(&event);
+
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(fixture.body.len() as u64));
+    group.bench_function("verify", |b| {
+        b.iter(|| {
+            verify(
+                &secret,
+                black_box(&fixture.signature),
+                black_box(&fixture.body),
+            )
+        })
+    });
+    group.bench_function("parse", |b| {
+        b.iter(|| parse(black_box(&fixture.kind), black_box(&fixture.body)))
+    });
+    group.bench_function("format", |b| b.iter(|| render(black_box(&event))));
+    group.bench_function("serialize", |b| {
+        b.iter(|| post_message_body(CHANNEL, black_box(&message)))
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = per_fixture, stages
+}
+criterion_main!(benches);
