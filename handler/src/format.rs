@@ -294,9 +294,12 @@ impl Card {
     fn into_message(self, event: &Event, delivery_id: Option<&str>) -> Message {
         let origin = event.origin();
         let place = stack_path(&origin);
+        // Titles carry payload values (an unknown operation, status or action): escaped like the
+        // place, since the headline is also the start of the fallback `text`.
+        let title = escape(&self.title);
         let headline = match &place {
-            Some(place) => format!("{} {}: {place}", self.tone.emoji(), self.title),
-            None => format!("{} {}", self.tone.emoji(), self.title),
+            Some(place) => format!("{} {title}: {place}", self.tone.emoji()),
+            None => format!("{} {title}", self.tone.emoji()),
         };
         let mut blocks = vec![Block::header(&headline), Block::section(&self.summary)];
         if !self.fields.is_empty() {
@@ -744,15 +747,16 @@ const CHANGE_ORDER: &[(&str, &str, &str)] = &[
 
 /// One mrkdwn section listing resource changes, e.g. "`+3` create · `~2` update".
 fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
-    let changed: u64 = changes
+    // Saturating: the counts are the payload's, and `sum` would overflow (a panic in debug).
+    let changed = changes
         .iter()
         .filter(|(op, _)| op.as_str() != "same")
-        .map(|(_, n)| *n)
-        .sum();
+        .fold(0u64, |total, (_, n)| total.saturating_add(*n));
     let mut parts = Vec::new();
     for (op, sign, label) in CHANGE_ORDER {
         if let Some(n) = changes.get(*op).filter(|n| **n > 0) {
-            parts.push(format!("`{}{n}` {label}", sign.trim()));
+            // `>` (read) and `<` (discard) are Slack control characters even inside code.
+            parts.push(format!("`{}{n}` {label}", escape(sign.trim())));
         }
     }
     // Ops this relay has no name for are still shown, in key order.
@@ -777,8 +781,11 @@ fn other(e: &OtherEvent, delivery_id: Option<&str>) -> Message {
     let origin = e.origin();
     let kind = e.kind.as_str();
     let headline = match stack_path(&origin) {
-        Some(place) => format!(":incoming_envelope: Pulumi `{kind}` event: {place}"),
-        None => format!(":incoming_envelope: Pulumi `{kind}` event"),
+        Some(place) => format!(
+            ":incoming_envelope: Pulumi `{}` event: {place}",
+            escape(kind)
+        ),
+        None => format!(":incoming_envelope: Pulumi `{}` event", escape(kind)),
     };
     let why = match &e.reason {
         OtherReason::UnknownKind => format!(
@@ -888,6 +895,45 @@ mod tests {
         assert_eq!(
             line,
             "*Resource changes* (6): `+3` create  ·  `-1` delete  ·  `10` unchanged  ·  `2` zap"
+        );
+    }
+
+    #[test]
+    fn payload_values_in_titles_and_kinds_cannot_mention_anyone() {
+        let body = br#"{"stackName":"s","kind":"<@U1|boss>","result":"<!channel>"}"#;
+        let update = Event::parse(crate::event::Kind::StackUpdate, body).unwrap();
+        let unknown = Event::parse(crate::event::Kind::parse("<!here>"), b"{}").unwrap();
+        for event in [update, unknown] {
+            let message = format(&event, None);
+            let texts = std::iter::once(message.text()).chain(message.blocks().iter().filter_map(
+                |b| match b {
+                    Block::Header { text } => Some(text.as_str()),
+                    _ => None,
+                },
+            ));
+            for text in texts {
+                assert!(!text.contains('<'), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_and_discard_signs_are_escaped() {
+        let changes: ResourceChanges = [("read".into(), 1), ("discard".into(), 2)].into();
+        let line = changes_line(&changes, false);
+        assert!(
+            line.contains("`&gt;1` read") && line.contains("`&lt;2` discard"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn change_counts_near_u64_max_saturate_instead_of_overflowing() {
+        let changes: ResourceChanges = [("create".into(), u64::MAX), ("update".into(), 1)].into();
+        let line = changes_line(&changes, false);
+        assert!(
+            line.starts_with(&format!("*Resource changes* ({})", u64::MAX)),
+            "{line}"
         );
     }
 }
