@@ -6,7 +6,8 @@
 //! - `pipeline`: signature check + kind + typed parse + format + the `chat.postMessage` body, i.e.
 //!   all the CPU work of one delivery except the network.
 //!
-//! The group `stages` splits the pipeline for `stack_update-succeeded`. The target is a pipeline at
+//! The groups `stages` and `stages-unknown-kind-huge` split the pipeline into its steps for
+//! `stack_update-succeeded` and `unknown-kind-huge`. The target is a pipeline at
 //! most 3× its floor; `tests/bench/criterion-report.py` prints the table from Criterion's output.
 //!
 //!   cargo bench -p handler --bench pipeline && python3 tests/bench/criterion-report.py
@@ -15,7 +16,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use handler::event::{Event, Kind};
 use handler::format::{Message, format};
 use handler::slack::post_message_body;
@@ -99,6 +100,10 @@ fn per_fixture(c: &mut Criterion) {
     for fixture in fixtures(&secret) {
         let mut group = c.benchmark_group(&fixture.name);
         group.throughput(Throughput::Bytes(fixture.body.len() as u64));
+        if fixture.body.len() > 16 * 1024 {
+            // Iterations of a millisecond or more: flat sampling fits 100 samples in 2 s.
+            group.sampling_mode(SamplingMode::Flat);
+        }
         group.bench_function("parse_only_floor", |b| {
             b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&fixture.body)))
         });
@@ -107,16 +112,17 @@ fn per_fixture(c: &mut Criterion) {
     }
 }
 
-fn stages(c: &mut Criterion) {
+/// The pipeline's stages, separately, for `fixture`, in the group `group`.
+fn stages_of(c: &mut Criterion, group: &str, fixture: &str) {
     let secret = WebhookSecret::new(SECRET.into());
     let fixture = fixtures(&secret)
         .into_iter()
-        .find(|f| f.name == "stack_update-succeeded")
-        .expect("the stack_update-succeeded fixture");
+        .find(|f| f.name == fixture)
+        .unwrap_or_else(|| panic!("no fixture {fixture}"));
     let event = parse(&fixture.kind, &fixture.body);
     let message = render(&event);
 
-    let mut group = c.benchmark_group("stages");
+    let mut group = c.benchmark_group(group);
     group.throughput(Throughput::Bytes(fixture.body.len() as u64));
     group.bench_function("verify", |b| {
         b.iter(|| {
@@ -135,6 +141,12 @@ fn stages(c: &mut Criterion) {
         b.iter(|| post_message_body(CHANNEL, black_box(&message)))
     });
     group.finish();
+}
+
+fn stages(c: &mut Criterion) {
+    stages_of(c, "stages", "stack_update-succeeded");
+    // An unknown kind's 190 kB payload: the raw-JSON path, and the most bytes to sign.
+    stages_of(c, "stages-unknown-kind-huge", "unknown-kind-huge");
 }
 
 fn config() -> Criterion {

@@ -67,21 +67,55 @@ pub trait ParameterStore {
     fn get(&self, name: &str) -> impl Future<Output = Result<SecretString, String>> + Send;
 }
 
-/// SSM Parameter Store through the AWS SDK, with the default credential and region chain (so
-/// `AWS_ENDPOINT_URL` points it at a local emulator).
-pub struct Ssm(aws_sdk_ssm::Client);
+/// SSM Parameter Store through the AWS SDK.
+///
+/// Credentials and region come from the environment only: on Lambda the execution role's
+/// credentials are `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and the
+/// region is `AWS_REGION`; `AWS_ENDPOINT_URL` points it at a local emulator. `aws-config`'s full
+/// chain (profiles, SSO, IMDS, STS) is left out on purpose: it was a fifth of the Lambda zip
+/// (BENCHMARKS.md). Locally, export credentials first (`aws configure export-credentials --format env`).
+pub struct Ssm(Result<aws_sdk_ssm::Client, String>);
 
 impl Ssm {
     pub async fn from_env() -> Ssm {
-        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ssm(aws_sdk_ssm::Client::new(&shared))
+        Ssm(ssm_client(|name| std::env::var(name).ok()))
     }
+}
+
+/// The client [`Ssm`] uses, configured from the variables `var` looks up.
+pub fn ssm_client(var: impl Fn(&str) -> Option<String>) -> Result<aws_sdk_ssm::Client, String> {
+    use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
+    let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+        return Err(
+            "AWS credentials are not in the environment (AWS_ACCESS_KEY_ID, \
+                    AWS_SECRET_ACCESS_KEY; Lambda sets them from the function's role)"
+                .to_owned(),
+        );
+    };
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or("AWS_REGION is not set")?;
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    let mut config = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(credentials)
+        .http_client(https);
+    if let Some(url) = var("AWS_ENDPOINT_URL_SSM").or_else(|| var("AWS_ENDPOINT_URL")) {
+        config = config.endpoint_url(url);
+    }
+    Ok(aws_sdk_ssm::Client::from_conf(config.build()))
 }
 
 impl ParameterStore for Ssm {
     async fn get(&self, name: &str) -> Result<SecretString, String> {
-        let answer = self
-            .0
+        let client = self.0.as_ref().map_err(String::clone)?;
+        let answer = client
             .get_parameter()
             .name(name)
             .with_decryption(true)
@@ -390,5 +424,25 @@ mod tests {
         .await
         .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("xoxb-SECRET"));
+    }
+
+    #[test]
+    fn the_ssm_client_needs_credentials_and_a_region_from_the_environment() {
+        fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        }
+        let no_keys = ssm_client(env(&[("AWS_REGION", "eu-west-1")])).unwrap_err();
+        assert!(no_keys.contains("AWS_ACCESS_KEY_ID"), "{no_keys}");
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t-value"),
+        ];
+        let no_region = ssm_client(env(&keys)).unwrap_err();
+        assert!(no_region.contains("AWS_REGION"), "{no_region}");
+        assert!(!no_region.contains("s3cr3t-value"));
     }
 }

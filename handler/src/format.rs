@@ -184,21 +184,35 @@ fn truncate_mrkdwn(text: &str, max_chars: usize) -> Cow<'_, str> {
 /// Escapes payload text for mrkdwn: `&`, `<`, `>` (Slack's control characters, which would
 /// otherwise form mentions and links), and backtick fences that would end a code block early.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '`']) {
+    // All four are ASCII, and an ASCII byte is never part of a longer UTF-8 sequence: scanning
+    // bytes and copying the runs between them is safe and much faster than char by char.
+    let bytes = text.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| escaped_byte(b).is_some()) else {
         return Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            // A modifier letter that looks like a backtick but is not mrkdwn syntax.
-            '`' => out.push('ˋ'),
-            c => out.push(c),
+    let mut copied = 0;
+    for (at, &b) in bytes.iter().enumerate().skip(first) {
+        if let Some(replacement) = escaped_byte(b) {
+            out.push_str(&text[copied..at]);
+            out.push_str(replacement);
+            copied = at + 1;
         }
     }
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// What [`escape`] writes for a byte, if it is one it replaces.
+fn escaped_byte(b: u8) -> Option<&'static str> {
+    match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        // A modifier letter that looks like a backtick but is not mrkdwn syntax.
+        b'`' => Some("ˋ"),
+        _ => None,
+    }
 }
 
 /// Formats an event; `delivery_id` is shown in the footer so a message can be matched with
@@ -799,27 +813,55 @@ fn other(e: &OtherEvent, delivery_id: Option<&str>) -> Message {
     };
     // JSON goes in fenced code sections; several sections hold more than Slack's 3 000 per block.
     let json = serde_json::to_string_pretty(&e.payload).unwrap_or_else(|_| e.payload.to_string());
-    let json = escape(&json);
     let mut blocks = vec![Block::header(&headline), Block::section(&why)];
-    const CHUNK: usize = limits::SECTION_TEXT - 8; // room for the fences
-    const MAX_JSON_BLOCKS: usize = 4; // ~12 000 chars: Slack's undocumented total is ~13 000
-    let chars: Vec<(usize, char)> = json.char_indices().collect();
-    let chunks = chars.chunks(CHUNK).take(MAX_JSON_BLOCKS + 1);
-    for (i, chunk) in chunks.enumerate() {
-        let start = chunk[0].0;
-        let end = chunk.last().map_or(json.len(), |(i, c)| i + c.len_utf8());
-        if i == MAX_JSON_BLOCKS {
-            let rest = json[start..].chars().count();
-            blocks.push(Block::section(&format!(
-                "{TRUNCATED} ({rest} more characters)"
-            )));
-            break;
-        }
-        blocks.push(Block::section(&format!("```{}```", &json[start..end])));
+    let (sections, rest) = json_sections(&json);
+    blocks.extend(sections.iter().map(|s| Block::section(s)));
+    if rest > 0 {
+        blocks.push(Block::section(&format!(
+            "{TRUNCATED} ({rest} more characters)"
+        )));
     }
     blocks.push(Block::context([footer(kind, delivery_id).as_str()]));
     let text = format!("{headline} — {why}");
     Message::new(&text, blocks)
+}
+
+/// Characters of escaped JSON per code section: room for the fences within the section limit.
+const JSON_CHUNK: usize = limits::SECTION_TEXT - 8;
+/// ~12 000 characters: Slack's undocumented total for a message is ~13 000.
+const MAX_JSON_BLOCKS: usize = 4;
+
+/// `json`, escaped, as fenced code sections of at most [`JSON_CHUNK`] characters each (an entity
+/// is never split between two), at most [`MAX_JSON_BLOCKS`] of them; and how many characters of
+/// `json` did not fit. Only what is shown is escaped and copied; the rest is only counted.
+fn json_sections(json: &str) -> (Vec<String>, usize) {
+    let mut sections = Vec::new();
+    let mut section = String::with_capacity(JSON_CHUNK.min(json.len()) + 16);
+    let mut used = 0;
+    let mut utf8 = [0u8; 4];
+    for (at, c) in json.char_indices() {
+        let piece = match u8::try_from(c).ok().and_then(escaped_byte) {
+            Some(replacement) => replacement,
+            None => c.encode_utf8(&mut utf8),
+        };
+        let chars = if piece.len() > 1 && piece.starts_with('&') {
+            piece.len()
+        } else {
+            1
+        };
+        if used + chars > JSON_CHUNK {
+            sections.push(format!("```{section}```"));
+            if sections.len() == MAX_JSON_BLOCKS {
+                return (sections, json[at..].chars().count());
+            }
+            section.clear();
+            used = 0;
+        }
+        section.push_str(piece);
+        used += chars;
+    }
+    sections.push(format!("```{section}```"));
+    (sections, 0)
 }
 
 #[cfg(test)]
@@ -862,6 +904,38 @@ mod tests {
     fn escape_neutralises_mentions_links_and_fences() {
         assert_eq!(escape("<!channel> & `x`"), "&lt;!channel&gt; &amp; ˋxˋ");
         assert!(matches!(escape("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escape_keeps_multibyte_text_around_replacements() {
+        assert_eq!(escape("é<ü>`日&"), "é&lt;ü&gt;ˋ日&amp;");
+    }
+
+    #[test]
+    fn json_sections_fit_the_section_limit_and_never_split_an_entity() {
+        let json = format!(
+            "{}{}",
+            "é".repeat(JSON_CHUNK - 2),
+            "&".repeat(4 * JSON_CHUNK)
+        );
+        let (sections, rest) = json_sections(&json);
+        assert_eq!(sections.len(), MAX_JSON_BLOCKS);
+        for section in &sections {
+            assert!(section.chars().count() <= limits::SECTION_TEXT - 2);
+            let body = section.trim_start_matches("```").trim_end_matches("```");
+            assert!(body.ends_with("é") || body.ends_with("&amp;"), "{body:?}");
+        }
+        // Shown: the é's and then whole entities; the rest is counted in JSON characters.
+        let shown_amps: usize = sections.iter().map(|s| s.matches("&amp;").count()).sum();
+        assert_eq!(rest, json.chars().count() - (JSON_CHUNK - 2) - shown_amps);
+    }
+
+    #[test]
+    fn short_json_is_one_section_with_nothing_left_over() {
+        assert_eq!(
+            json_sections("{\"a\": \"<b>\"}"),
+            (vec!["```{\"a\": \"&lt;b&gt;\"}```".to_owned()], 0)
+        );
     }
 
     #[test]

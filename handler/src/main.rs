@@ -7,6 +7,9 @@ use anyhow::Context;
 use clap::Parser;
 use handler::app::{Relay, router};
 use handler::config;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Relays Pulumi Cloud webhooks to Slack. Configured by environment variables (see README).
 #[derive(Parser)]
@@ -24,15 +27,22 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    // `Targets` takes RUST_LOG's `target=level,level` form without the regex engine that
+    // `EnvFilter` brings (a measurable part of the Lambda zip; see BENCHMARKS.md).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .without_time()
+                .with_writer(std::io::stderr),
         )
-        .with_current_span(false)
-        .without_time()
-        .with_writer(std::io::stderr)
         .init();
 
     let config = config::load(

@@ -156,6 +156,8 @@ enum Attempt {
 
 impl SlackClient {
     pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> reqwest::Result<Self> {
+        // One TLS stack for the whole binary (ring; see Cargo.toml). Already installed is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("pulumi-slack-relay/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(policy.attempt_timeout)

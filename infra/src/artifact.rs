@@ -25,7 +25,7 @@ pub fn handler_zip(settings: &Settings, root: &Path) -> anyhow::Result<PathBuf> 
         arch.lambda_name()
     );
     let status = Command::new("cargo")
-        .args(["lambda", "build", "--release", "--output-format", "zip", arch.cargo_lambda_flag()])
+        .args(["lambda", "build", "--profile", "lambda", "--output-format", "zip", arch.cargo_lambda_flag()])
         .args(["--package", "handler", "--bin", "handler", "--lambda-dir"])
         .arg(&lambda_dir)
         .current_dir(root)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Lambda artifact (bootstrap.zip) the way `pulumi up` does (`cargo lambda build --release`)
+# Builds the Lambda artifact (bootstrap.zip) the way `pulumi up` does (`cargo lambda build --profile lambda`)
 # under several release profiles, each in its own target dir, and prints the zip and binary sizes.
 # The profile in Cargo.toml is chosen from this table (see BENCHMARKS.md).
 #
 #   tests/bench/artifact-sizes.sh [arm64|x86-64] [variant...]
 #
-# Variants: cargo-default, workspace, opt-s, opt-z, panic-abort, lto-fat. Each is a full release build
+# Variants: lambda (the chosen [profile.lambda]), cargo-default, workspace (= [profile.release]), opt-s, opt-z, panic-abort, lto-fat, opt-s-fat, opt-z-fat. Each is a full release build
 # (several minutes on 2 cores). Needs cargo-lambda (`pip install cargo-lambda`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,10 +16,13 @@ profile_env() {
   case "$1" in
     cargo-default) echo "CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_STRIP=none" ;;
     workspace) echo "" ;;
+    lambda) echo "" ;;  # the workspace's [profile.lambda], which `pulumi up` builds with
     opt-s) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=s" ;;
     opt-z) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=z" ;;
     panic-abort) echo "CARGO_PROFILE_RELEASE_PANIC=abort" ;;
     lto-fat) echo "CARGO_PROFILE_RELEASE_LTO=fat" ;;
+    opt-s-fat) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_LTO=fat" ;;
+    opt-z-fat) echo "CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
@@ -30,7 +33,7 @@ for v in "${variants[@]}"; do
   mkdir -p "$dir"
   start=$(date +%s)
   env $(profile_env "$v") CARGO_TARGET_DIR="$dir" \
-    cargo lambda build --release --output-format zip "--$arch" --package handler --bin handler \
+    cargo lambda build $([ "$v" = lambda ] && echo "--profile lambda" || echo --release) --output-format zip "--$arch" --package handler --bin handler \
     --lambda-dir "$dir/lambda" >"$dir.log" 2>&1 || { echo "$v: build failed, see $dir.log" >&2; exit 1; }
   end=$(date +%s)
   zip="$dir/lambda/handler/bootstrap.zip"

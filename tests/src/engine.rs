@@ -76,6 +76,8 @@ pub struct Run {
     /// Every request received, as JSON, in order: what a leak check scans.
     pub requests: Vec<Value>,
     pub schema_errors: Vec<String>,
+    /// The program's wall time, process start to exit.
+    pub elapsed: std::time::Duration,
 }
 
 impl Run {
@@ -674,6 +676,7 @@ pub async fn run(program: &Program) -> Run {
         .iter()
         .map(|k| format!("{}:{k}", program.project))
         .collect();
+    let started = std::time::Instant::now();
     let output = tokio::process::Command::new(&program.binary)
         .current_dir(program.root_directory.join("infra"))
         .env("PULUMI_MONITOR", addr.to_string())
@@ -698,9 +701,11 @@ pub async fn run(program: &Program) -> Run {
         .output()
         .await
         .expect("the infra program starts");
+    let elapsed = started.elapsed();
     server.abort();
     let mut run = state.lock().unwrap().run.clone();
     run.success = output.status.success();
+    run.elapsed = elapsed;
     run.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     run.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     run

@@ -105,6 +105,9 @@ fn collect_text(value: &Value, out: &mut Vec<String>) {
 struct Inner {
     script: VecDeque<Reply>,
     rule: Option<FaultRule>,
+    /// Load runs only count posts; tests keep them.
+    count_only: bool,
+    posted: usize,
     posts: Vec<Post>,
     attempts: usize,
     next_ts: u64,
@@ -127,8 +130,18 @@ impl Drop for FakeSlack {
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
+        FakeSlack::start_with(false).await
+    }
+
+    /// A fake for load runs: validates every message as usual but keeps only a count.
+    pub async fn start_counting() -> FakeSlack {
+        FakeSlack::start_with(true).await
+    }
+
+    async fn start_with(count_only: bool) -> FakeSlack {
         let inner = Arc::new(Mutex::new(Inner {
             next_ts: 1,
+            count_only,
             ..Inner::default()
         }));
         let app = Router::new()
@@ -169,7 +182,7 @@ impl FakeSlack {
 
     /// How many messages were accepted, without copying them.
     pub fn post_count(&self) -> usize {
-        self.inner.lock().unwrap().posts.len()
+        self.inner.lock().unwrap().posted
     }
 
     /// Messages accepted so far.
@@ -283,11 +296,14 @@ async fn post_message(
     let mut inner = inner.lock().unwrap();
     let ts = format!("1700000000.{:06}", inner.next_ts);
     inner.next_ts += 1;
-    inner.posts.push(Post {
-        channel: channel.to_owned(),
-        ts: ts.clone(),
-        body: message.clone(),
-    });
+    inner.posted += 1;
+    if !inner.count_only {
+        inner.posts.push(Post {
+            channel: channel.to_owned(),
+            ts: ts.clone(),
+            body: message.clone(),
+        });
+    }
     axum::Json(json!({
         "ok": true,
         "channel": channel,

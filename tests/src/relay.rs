@@ -142,6 +142,11 @@ pub fn workspace_binary(package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     // target/<profile>/deps/<test> → target/<profile>/<package>
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    binary_in(profile_dir, package)
+}
+
+/// `profile_dir/<package>`, checked to be newer than the package's sources.
+pub fn binary_in(profile_dir: &std::path::Path, package: &str) -> PathBuf {
     let binary = profile_dir.join(package);
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())

@@ -32,7 +32,8 @@ fn built_zip() -> &'static PathBuf {
             .args([
                 "lambda",
                 "build",
-                "--release",
+                "--profile",
+                "lambda",
                 "--output-format",
                 "zip",
                 "--arm64",

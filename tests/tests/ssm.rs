@@ -54,15 +54,13 @@ impl Moto {
         panic!("moto_server did not start within 10 s");
     }
 
+    /// The relay's own SSM client, pointed at moto.
     async fn client(&self) -> aws_sdk_ssm::Client {
-        let creds = aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test");
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(creds)
-            .load()
-            .await;
-        aws_sdk_ssm::Client::new(&config)
+        let env = self.env();
+        handler::config::ssm_client(|name| {
+            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        })
+        .expect("complete AWS environment")
     }
 
     async fn put_secure_string(&self, name: &str, value: &str) {

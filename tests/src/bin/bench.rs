@@ -1,0 +1,621 @@
+//! The load, cold-start and infra numbers of BENCHMARKS.md, measured in one run on this machine:
+//!
+//! - load: a fast fake Slack (this process) and, one at a time, the release `handler` binary,
+//!   a bare axum "200 OK" server (the limit) and the original TypeScript handler logic on Node
+//!   (`../shared/anchors/seed-node`), each sent the same signed deliveries at each concurrency;
+//!   req/s, p50/p99 latency, the target's CPU time per request (user+sys from /proc) and peak RSS
+//!   (VmHWM). The fake Slack is also measured directly, so the relay's added latency is known.
+//! - cold start: process exec → first `200` on `GET /`, for the same three servers.
+//! - infra: wall time of the release `infra` program on the stand-in Pulumi engine.
+//!
+//! Run it with `tests/bench/run.sh` (builds the release binaries first; see BENCHMARKS.md).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use clap::Parser;
+use relay_tests::engine::{self, Program};
+use relay_tests::fake_slack::{self, FakeSlack};
+use relay_tests::load::MIX;
+use relay_tests::relay::{binary_in, free_port};
+use relay_tests::{SECRET, fixture, sign};
+
+#[derive(Parser)]
+struct Args {
+    /// Measured requests per target and concurrency (after the warm-up).
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Unmeasured requests first (Node's JIT, connection pools).
+    #[arg(long, default_value_t = 2_000)]
+    warmup: usize,
+    /// Concurrent connections, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "16,200")]
+    concurrency: Vec<usize>,
+    /// The Node handler's directory (`npm install` done); empty to skip Node.
+    #[arg(long, default_value = "../shared/anchors/seed-node")]
+    seed_node: String,
+    /// Process starts per server for the cold-start median.
+    #[arg(long, default_value_t = 25)]
+    cold_starts: usize,
+    /// Steady rate (req/s, 16 connections) for the added-latency runs; 0 skips them.
+    #[arg(long, default_value_t = 1000)]
+    rate: u32,
+    /// Extra environment for the relay, e.g. `--relay-env RUST_LOG=warn` (repeatable), for A/B runs.
+    #[arg(long)]
+    relay_env: Vec<String>,
+    /// Only the load runs (skip cold start and infra).
+    #[arg(long)]
+    load_only: bool,
+    /// Runs of the infra program.
+    #[arg(long, default_value_t = 10)]
+    infra_runs: usize,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The directory this bench binary was built into (target/release).
+fn profile_dir() -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Target {
+    Relay,
+    BareAxum,
+    Node,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Relay => "relay (Rust, this repo)",
+            Target::BareAxum => "bare axum 200 (limit)",
+            Target::Node => "seed handler (Node)",
+        }
+    }
+}
+
+/// A server under test, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(target: Target, addr: SocketAddr, api_url: &str, seed_node: &Path) -> Command {
+    let relay_env: Vec<String> = std::env::var("BENCH_RELAY_ENV")
+        .map(|v| {
+            v.split('\x1f')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut command = match target {
+        Target::Relay => {
+            // BENCH_HANDLER: another build of the relay (e.g. one with symbols, for perf).
+            let binary = std::env::var_os("BENCH_HANDLER")
+                .map_or_else(|| binary_in(&profile_dir(), "handler"), PathBuf::from);
+            let mut c = Command::new(binary);
+            c.arg("--listen").arg(addr.to_string());
+            c.env("SLACK_API_URL", api_url)
+                .env("SLACK_TOKEN", fake_slack::TOKEN)
+                .env("SLACK_CHANNEL", fake_slack::CHANNEL)
+                .env("PULUMI_WEBHOOK_SECRET", SECRET);
+            for pair in &relay_env {
+                if let Some((k, v)) = pair.split_once('=') {
+                    c.env(k, v);
+                }
+            }
+            c
+        }
+        Target::BareAxum => {
+            let mut c = Command::new(profile_dir().join("bare-axum"));
+            c.arg(addr.to_string());
+            c
+        }
+        Target::Node => {
+            let mut c = Command::new("node");
+            c.arg("server.js").current_dir(seed_node);
+            c.env("PORT", addr.port().to_string())
+                .env("SLACK_TOKEN", fake_slack::TOKEN)
+                .env("SLACK_CHANNEL", fake_slack::CHANNEL)
+                .env("SLACK_API_URL", format!("{api_url}/"));
+            c
+        }
+    };
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Blocking `GET /` on a fresh connection: the status code, if the server answered.
+fn get_status(addr: SocketAddr) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_nodelay(true).ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Starts `target` and returns it with the time from exec to its first `200` on `GET /`.
+fn start(target: Target, api_url: &str, seed_node: &Path) -> (Server, Duration) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let started = Instant::now();
+    let child = command(target, addr, api_url, seed_node)
+        .spawn()
+        .expect("server starts");
+    let server = Server { child, addr };
+    // Polls as fast as connect() fails; bounded at 10 s.
+    while get_status(addr) != Some(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{} did not start",
+            target.name()
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    (server, started.elapsed())
+}
+
+/// user+sys CPU time of a process, from /proc/<pid>/stat (clock ticks of 10 ms).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, r)| r)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Peak resident set size (VmHWM) in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// Sends `n` requests from `concurrency` workers; returns each latency and the non-2xx count.
+/// With `rate`, request i is due at start + i/rate and its latency counts from then, so a slow
+/// answer cannot hide the requests queued behind it (no coordinated omission).
+async fn drive(
+    client: &reqwest::Client,
+    concurrency: usize,
+    n: usize,
+    rate: Option<u32>,
+    make: MakeRequest,
+) -> (Vec<Duration>, usize) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let t0 = tokio::time::Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, next, make) = (client.clone(), next.clone(), make.clone());
+        workers.spawn(async move {
+            let (mut latencies, mut failed) = (Vec::new(), 0);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let started = match rate {
+                    Some(rate) => {
+                        let due = t0 + Duration::from_secs_f64(i as f64 / f64::from(rate));
+                        tokio::time::sleep_until(due).await;
+                        due
+                    }
+                    None => tokio::time::Instant::now(),
+                };
+                let ok = match make(&client, i).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                latencies.push(started.elapsed());
+                failed += usize::from(!ok);
+            }
+            (latencies, failed)
+        });
+    }
+    let (mut all, mut failed) = (Vec::with_capacity(n), 0);
+    while let Some(done) = workers.join_next().await {
+        let (latencies, f) = done.unwrap();
+        all.extend(latencies);
+        failed += f;
+    }
+    all.sort();
+    (all, failed)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+struct LoadResult {
+    target: String,
+    concurrency: usize,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    failed: usize,
+    cpu_per_req: Option<Duration>,
+    peak_rss_kib: Option<u64>,
+}
+
+fn webhook_requests(url: String) -> MakeRequest {
+    let shots: Vec<(&str, Bytes, String)> = MIX
+        .iter()
+        .map(|(kind, name)| {
+            let body = Bytes::from(fixture(name));
+            let signature = sign(&body);
+            (*kind, body, signature)
+        })
+        .collect();
+    Arc::new(move |client, i| {
+        let (kind, body, signature) = &shots[i % shots.len()];
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("pulumi-webhook-id", format!("bench-{i}"))
+            .header("pulumi-webhook-kind", *kind)
+            .header("pulumi-webhook-signature", signature)
+            .body(body.clone())
+    })
+}
+
+/// What the relay itself sends Slack for the same deliveries, sent straight to the fake.
+fn slack_requests(api_url: &str) -> MakeRequest {
+    let url = format!("{api_url}/chat.postMessage");
+    let bodies: Vec<Bytes> = MIX
+        .iter()
+        .map(|(kind, name)| {
+            let event =
+                handler::event::Event::parse(handler::event::Kind::parse(kind), &fixture(name))
+                    .unwrap();
+            let message = handler::format::format(&event, Some("bench"));
+            Bytes::from(handler::slack::post_message_body(
+                fake_slack::CHANNEL,
+                &message,
+            ))
+        })
+        .collect();
+    Arc::new(move |client, i| {
+        client
+            .post(&url)
+            .bearer_auth(fake_slack::TOKEN)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(bodies[i % bodies.len()].clone())
+    })
+}
+
+async fn load_run(
+    args: &Args,
+    slack: &FakeSlack,
+    target: Option<Target>,
+    concurrency: usize,
+    rate: Option<u32>,
+    seed_node: &Path,
+) -> LoadResult {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap();
+    let api_url = slack.api_url.clone();
+    let (server, make) = match target {
+        Some(target) => {
+            let (server, _) = tokio::task::spawn_blocking({
+                let (api_url, seed_node) = (api_url.clone(), seed_node.to_path_buf());
+                move || start(target, &api_url, &seed_node)
+            })
+            .await
+            .unwrap();
+            let url = format!("http://{}/", server.addr);
+            (Some(server), webhook_requests(url))
+        }
+        None => (None, slack_requests(&api_url)),
+    };
+    let pid = server.as_ref().map(|s| s.child.id());
+    drive(&client, concurrency, args.warmup, None, make.clone()).await;
+    let cpu_before = pid.map(cpu_time);
+    let started = Instant::now();
+    let (latencies, failed) = drive(&client, concurrency, args.requests, rate, make).await;
+    let elapsed = started.elapsed();
+    let cpu_per_req = pid
+        .zip(cpu_before)
+        .map(|(pid, before)| (cpu_time(pid) - before) / args.requests as u32);
+    LoadResult {
+        target: target
+            .map_or("fake Slack alone (baseline)", Target::name)
+            .to_owned(),
+        concurrency,
+        rps: args.requests as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        failed,
+        cpu_per_req,
+        peak_rss_kib: pid.map(peak_rss_kib),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b == 0.0 {
+        "n/a".into()
+    } else {
+        format!("{:.2}", a / b)
+    }
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("?", |m| m.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rev = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{date}, {cores} cores ({model}), commit {rev}")
+}
+
+fn main() {
+    let args = Args::parse();
+    // Read back by `command`, which runs on blocking threads without the arguments at hand.
+    // SAFETY: set before any other thread exists.
+    unsafe { std::env::set_var("BENCH_RELAY_ENV", args.relay_env.join("\x1f")) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seed_node = workspace().join(&args.seed_node);
+    let node = !args.seed_node.is_empty() && seed_node.join("node_modules").is_dir();
+    println!("# Bench run: {}\n", machine());
+    if !node {
+        println!(
+            "(Node handler skipped: {} has no node_modules; run `npm install` there)\n",
+            seed_node.display()
+        );
+    }
+
+    // Load.
+    let mut targets = vec![None, Some(Target::BareAxum), Some(Target::Relay)];
+    if node {
+        targets.push(Some(Target::Node));
+    }
+    let mut results = Vec::new();
+    let mut steady = Vec::new();
+    runtime.block_on(async {
+        let slack = FakeSlack::start_counting().await;
+        for &concurrency in &args.concurrency {
+            for &target in &targets {
+                let before = slack.post_count();
+                let result = load_run(&args, &slack, target, concurrency, None, &seed_node).await;
+                let posted = slack.post_count() - before;
+                eprintln!(
+                    "measured {} at {concurrency}: {:.0} req/s, {posted} posts",
+                    result.target, result.rps
+                );
+                if target.is_some_and(|t| t != Target::BareAxum) {
+                    assert_eq!(
+                        posted,
+                        args.warmup + args.requests - result.failed,
+                        "{}: every 200 is one post",
+                        result.target
+                    );
+                }
+                results.push(result);
+            }
+        }
+        if args.rate > 0 {
+            for target in [None, Some(Target::Relay)] {
+                steady.push(load_run(&args, &slack, target, 16, Some(args.rate), &seed_node).await);
+            }
+        }
+    });
+    println!(
+        "## Load: {} measured requests per row (after {} warm-up), mixed event kinds, signed\n",
+        args.requests, args.warmup
+    );
+    println!("| target | conns | req/s | p50 ms | p99 ms | non-2xx | CPU µs/req | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &results {
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} |",
+            r.target,
+            r.concurrency,
+            r.rps,
+            ms(r.p50),
+            ms(r.p99),
+            r.failed,
+            r.cpu_per_req
+                .map_or("-".into(), |c| format!("{:.1}", c.as_secs_f64() * 1e6)),
+            r.peak_rss_kib
+                .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+        );
+    }
+    println!("\n### Ratios, pair by pair\n");
+    println!(
+        "| conns | Node CPU/req ÷ relay | Node peak RSS ÷ relay | relay req/s ÷ Node | relay CPU/req ÷ bare axum | relay p99 − fake Slack p99 (ms) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &c in &args.concurrency {
+        let find = |name: &str| {
+            results
+                .iter()
+                .find(|r| r.concurrency == c && r.target.starts_with(name))
+        };
+        let (relay, bare, slack, node) = (
+            find("relay").unwrap(),
+            find("bare").unwrap(),
+            find("fake").unwrap(),
+            find("seed"),
+        );
+        let cpu = |r: &LoadResult| r.cpu_per_req.unwrap_or_default().as_secs_f64();
+        let rss = |r: &LoadResult| r.peak_rss_kib.unwrap_or_default() as f64;
+        println!(
+            "| {c} | {} | {} | {} | {} | {} |",
+            node.map_or("-".into(), |n| ratio(cpu(n), cpu(relay))),
+            node.map_or("-".into(), |n| ratio(rss(n), rss(relay))),
+            node.map_or("-".into(), |n| ratio(relay.rps, n.rps)),
+            ratio(cpu(relay), cpu(bare)),
+            format!(
+                "{:.3}",
+                (relay.p99.as_secs_f64() - slack.p99.as_secs_f64()) * 1000.0
+            ),
+        );
+    }
+
+    if let [slack, relay] = &steady[..] {
+        println!(
+            "\n## Added latency at a steady {} req/s over 16 connections\n",
+            args.rate
+        );
+        println!("| target | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|");
+        for r in &steady {
+            println!(
+                "| {} | {} | {} | {} |",
+                r.target,
+                ms(r.p50),
+                ms(r.p99),
+                r.failed
+            );
+        }
+        println!(
+            "\nRelay added latency: p50 {} ms, p99 {} ms.",
+            ms(relay.p50.saturating_sub(slack.p50)),
+            ms(relay.p99.saturating_sub(slack.p99))
+        );
+    }
+
+    if args.load_only {
+        return;
+    }
+
+    // Cold start.
+    println!(
+        "\n## Cold start: exec → first 200 on GET / ({} runs each)\n",
+        args.cold_starts
+    );
+    println!("| server | median ms | p90 ms | min ms |");
+    println!("|---|---:|---:|---:|");
+    let mut cold = vec![Target::BareAxum, Target::Relay];
+    if node {
+        cold.push(Target::Node);
+    }
+    let slack = runtime.block_on(FakeSlack::start_counting());
+    for target in cold {
+        let mut times: Vec<Duration> = (0..args.cold_starts)
+            .map(|_| start(target, &slack.api_url, &seed_node).1)
+            .collect();
+        times.sort();
+        println!(
+            "| {} | {} | {} | {} |",
+            target.name(),
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.9)),
+            ms(times[0])
+        );
+    }
+
+    // Infra on the stand-in engine.
+    let zip = std::env::temp_dir().join("relay-bench-bootstrap.zip");
+    write_dummy_zip(&zip);
+    let program = Program {
+        binary: binary_in(&profile_dir(), "infra"),
+        project: "pulumi-webhook-relay".into(),
+        stack: "bench".into(),
+        organization: "acme".into(),
+        root_directory: workspace(),
+        config: [
+            ("slackToken".to_owned(), "xoxb-bench-token".to_owned()),
+            ("slackChannel".to_owned(), "#ops".to_owned()),
+            ("handlerZip".to_owned(), zip.display().to_string()),
+        ]
+        .into(),
+        secret_keys: vec!["slackToken".into()],
+        preview: false,
+    };
+    let mut times = Vec::new();
+    let mut resources = 0;
+    for _ in 0..args.infra_runs {
+        let run = runtime.block_on(engine::run(&program));
+        assert!(
+            run.success && run.schema_errors.is_empty(),
+            "{}\n{:?}",
+            run.stderr,
+            run.schema_errors
+        );
+        resources = run.registrations.len();
+        times.push(run.elapsed);
+    }
+    times.sort();
+    println!(
+        "\n## Infra program on the stand-in engine (`pulumi up` path, {resources} resources, {} runs)\n",
+        args.infra_runs
+    );
+    println!("| median ms | min ms | max ms |\n|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} |",
+        ms(percentile(&times, 0.5)),
+        ms(times[0]),
+        ms(*times.last().unwrap())
+    );
+}
+
+/// The program only needs the archive to exist; its content is not read by the engine.
+fn write_dummy_zip(path: &Path) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file(
+        "bootstrap",
+        zip::write::SimpleFileOptions::default().unix_permissions(0o755),
+    )
+    .unwrap();
+    zip.write_all(b"#!/bin/sh\n").unwrap();
+    zip.finish().unwrap();
+}
