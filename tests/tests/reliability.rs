@@ -96,13 +96,13 @@ fn flaky_slack(n: usize) -> Option<Reply> {
         300..=360 => Some(Reply::RateLimited {
             retry_after_secs: 1,
         }),
-        _ if n % 23 == 0 => Some(Reply::Stall),
-        _ if n % 13 == 0 => Some(Reply::Reset),
-        _ if n % 11 == 0 => Some(Reply::RateLimited {
+        _ if n.is_multiple_of(23) => Some(Reply::Stall),
+        _ if n.is_multiple_of(13) => Some(Reply::Reset),
+        _ if n.is_multiple_of(11) => Some(Reply::RateLimited {
             retry_after_secs: 1,
         }),
-        _ if n % 7 == 0 => Some(Reply::Status(500)),
-        _ if n % 5 == 0 => Some(Reply::Status(503)),
+        _ if n.is_multiple_of(7) => Some(Reply::Status(500)),
+        _ if n.is_multiple_of(5) => Some(Reply::Status(503)),
         _ => None,
     }
 }

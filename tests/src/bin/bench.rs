@@ -498,15 +498,12 @@ fn main() {
         let cpu = |r: &LoadResult| r.cpu_per_req.unwrap_or_default().as_secs_f64();
         let rss = |r: &LoadResult| r.peak_rss_kib.unwrap_or_default() as f64;
         println!(
-            "| {c} | {} | {} | {} | {} | {} |",
+            "| {c} | {} | {} | {} | {} | {:.3} |",
             node.map_or("-".into(), |n| ratio(cpu(n), cpu(relay))),
             node.map_or("-".into(), |n| ratio(rss(n), rss(relay))),
             node.map_or("-".into(), |n| ratio(relay.rps, n.rps)),
             ratio(cpu(relay), cpu(bare)),
-            format!(
-                "{:.3}",
-                (relay.p99.as_secs_f64() - slack.p99.as_secs_f64()) * 1000.0
-            ),
+            (relay.p99.as_secs_f64() - slack.p99.as_secs_f64()) * 1000.0,
         );
     }
 
