@@ -53,8 +53,7 @@ const LINK_LABELS: &[&str] = &[
     "View remediation",
 ];
 
-static SECRET: LazyLock<WebhookSecret> =
-    LazyLock::new(|| WebhookSecret::new("fuzz-secret".into()));
+static SECRET: LazyLock<WebhookSecret> = LazyLock::new(|| WebhookSecret::new("fuzz-secret".into()));
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
@@ -86,7 +85,10 @@ fuzz_target!(|data: &[u8]| {
 
 fn check_signatures(body: &[u8]) {
     let good = SECRET.sign(body);
-    assert_eq!(SECRET.verify(std::iter::once(good.as_bytes()), body), Ok(()));
+    assert_eq!(
+        SECRET.verify(std::iter::once(good.as_bytes()), body),
+        Ok(())
+    );
 
     // One hex digit changed: same shape, wrong MAC.
     let mut wrong = good.clone().into_bytes();
