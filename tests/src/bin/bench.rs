@@ -24,7 +24,7 @@ use relay_tests::engine::{self, Program};
 use relay_tests::fake_slack::{self, FakeSlack};
 use relay_tests::load::MIX;
 use relay_tests::relay::{binary_in, free_port};
-use relay_tests::{SECRET, fixture, sign};
+use relay_tests::{SECRET, fixture};
 
 #[derive(Parser)]
 struct Args {
@@ -276,23 +276,20 @@ struct LoadResult {
 }
 
 fn webhook_requests(url: String) -> MakeRequest {
-    let shots: Vec<(&str, Bytes, String)> = MIX
-        .iter()
-        .map(|(kind, name)| {
-            let body = Bytes::from(fixture(name));
-            let signature = sign(&body);
-            (*kind, body, signature)
-        })
-        .collect();
+    // One signed delivery per kind in the mix; each request gets its own id below.
+    let shots = relay_tests::load::signed_mix("bench", MIX.len());
     Arc::new(move |client, i| {
-        let (kind, body, signature) = &shots[i % shots.len()];
+        let shot = &shots[i % shots.len()];
         client
             .post(&url)
             .header("content-type", "application/json")
             .header("pulumi-webhook-id", format!("bench-{i}"))
-            .header("pulumi-webhook-kind", *kind)
-            .header("pulumi-webhook-signature", signature)
-            .body(body.clone())
+            .header("pulumi-webhook-kind", shot.kind)
+            .header(
+                "pulumi-webhook-signature",
+                shot.signature.as_deref().unwrap_or_default(),
+            )
+            .body(shot.body.clone())
     })
 }
 
