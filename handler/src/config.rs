@@ -85,7 +85,6 @@ impl Ssm {
 /// The client [`Ssm`] uses, configured from the variables `var` looks up.
 pub fn ssm_client(var: impl Fn(&str) -> Option<String>) -> Result<aws_sdk_ssm::Client, String> {
     use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     let var = |name: &str| var(name).filter(|v| !v.is_empty());
     let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
         return Err(
@@ -97,15 +96,17 @@ pub fn ssm_client(var: impl Fn(&str) -> Option<String>) -> Result<aws_sdk_ssm::C
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
         .ok_or("AWS_REGION is not set")?;
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // The SDK's default connect timeout; its read timeout is applied per request.
+    let http = crate::slack::http_client_builder()
+        .connect_timeout(std::time::Duration::from_millis(3100))
+        .build()
+        .map_err(|e| format!("could not build the HTTP client for SSM: {e}"))?;
     let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment");
     let mut config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
         .credentials_provider(credentials)
-        .http_client(https);
+        .http_client(crate::aws_http::client(http));
     if let Some(url) = var("AWS_ENDPOINT_URL_SSM").or_else(|| var("AWS_ENDPOINT_URL")) {
         config = config.endpoint_url(url);
     }

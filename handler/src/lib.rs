@@ -6,9 +6,11 @@
 //! - [`verify`]: `Pulumi-Webhook-Signature` checks;
 //! - [`event`]: typed webhook payloads;
 //! - [`format`]: Slack Block Kit messages within Slack's limits;
-//! - [`slack`]: the `chat.postMessage` client with retries and a deadline.
+//! - [`slack`]: the `chat.postMessage` client with retries and a deadline;
+//! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
 
 pub mod app;
+pub mod aws_http;
 pub mod config;
 pub mod event;
 pub mod format;

@@ -156,10 +156,7 @@ enum Attempt {
 
 impl SlackClient {
     pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> reqwest::Result<Self> {
-        // One TLS stack for the whole binary (ring; see Cargo.toml). Already installed is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("pulumi-slack-relay/", env!("CARGO_PKG_VERSION")))
+        let http = http_client_builder()
             .connect_timeout(policy.attempt_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
@@ -306,6 +303,14 @@ impl SlackClient {
             }
         }
     }
+}
+
+/// The relay's HTTP client settings, shared by the Slack client and the AWS SDK
+/// ([`crate::aws_http`]): HTTP/1.1 over rustls with ring, the one TLS stack in the binary.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // Already installed (a second client, a test) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().user_agent(concat!("pulumi-slack-relay/", env!("CARGO_PKG_VERSION")))
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
