@@ -40,10 +40,10 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn new(text: &str, mut blocks: Vec<Block>) -> Message {
+    pub fn new(text: impl Into<String>, mut blocks: Vec<Block>) -> Message {
         blocks.truncate(limits::BLOCKS);
         Message {
-            text: truncate(text, limits::TEXT).into_owned(),
+            text: fit(text.into(), limits::TEXT),
             blocks,
             // Pulumi Cloud links unfurl into large, identical login cards.
             unfurl_links: false,
@@ -80,17 +80,17 @@ pub enum Block {
 
 impl Block {
     /// A header; `text` is plain text (emoji shortcodes allowed), cut to 150 characters.
-    pub fn header(text: &str) -> Block {
+    pub fn header(text: impl Into<String>) -> Block {
         Block::Header {
             text: Text::Plain {
-                text: truncate(text, limits::HEADER_TEXT).into_owned(),
+                text: fit(text.into(), limits::HEADER_TEXT),
                 emoji: true,
             },
         }
     }
 
     /// A section of mrkdwn (already escaped), cut to 3 000 characters.
-    pub fn section(mrkdwn: &str) -> Block {
+    pub fn section(mrkdwn: impl Into<String>) -> Block {
         Block::Section {
             text: Some(Text::mrkdwn(mrkdwn, limits::SECTION_TEXT)),
             fields: Vec::new(),
@@ -98,7 +98,7 @@ impl Block {
     }
 
     /// A two-column section of mrkdwn fields: at most 10, each cut to 2 000 characters.
-    pub fn fields<'a>(fields: impl IntoIterator<Item = &'a str>) -> Block {
+    pub fn fields<S: Into<String>>(fields: impl IntoIterator<Item = S>) -> Block {
         Block::Section {
             text: None,
             fields: fields
@@ -110,7 +110,7 @@ impl Block {
     }
 
     /// Small grey mrkdwn lines: at most 10 elements, each cut to 3 000 characters.
-    pub fn context<'a>(elements: impl IntoIterator<Item = &'a str>) -> Block {
+    pub fn context<S: Into<String>>(elements: impl IntoIterator<Item = S>) -> Block {
         Block::Context {
             elements: elements
                 .into_iter()
@@ -131,9 +131,15 @@ pub enum Text {
 }
 
 impl Text {
-    fn mrkdwn(text: &str, max_chars: usize) -> Text {
+    fn mrkdwn(text: impl Into<String>, max_chars: usize) -> Text {
+        let text = text.into();
         Text::Mrkdwn {
-            text: truncate_mrkdwn(text, max_chars).into_owned(),
+            // Almost every text fits: keep its allocation instead of copying it.
+            text: if fits(&text, max_chars) {
+                text
+            } else {
+                truncate_mrkdwn(&text, max_chars).into_owned()
+            },
         }
     }
 
@@ -144,8 +150,26 @@ impl Text {
     }
 }
 
+/// Whether `text` has at most `max_chars` characters; a character is at least one byte, so short
+/// texts (nearly all) are answered without walking them.
+fn fits(text: &str, max_chars: usize) -> bool {
+    text.len() <= max_chars || text.char_indices().nth(max_chars).is_none()
+}
+
+/// [`truncate`] for an owned text: the same allocation when it fits.
+fn fit(text: String, max_chars: usize) -> String {
+    if fits(&text, max_chars) {
+        text
+    } else {
+        truncate(&text, max_chars).into_owned()
+    }
+}
+
 /// Cuts `text` to at most `max_chars` characters, ending with [`TRUNCATED`] when it was cut.
 pub fn truncate(text: &str, max_chars: usize) -> Cow<'_, str> {
+    if text.len() <= max_chars {
+        return Cow::Borrowed(text);
+    }
     match text.char_indices().nth(max_chars) {
         None => Cow::Borrowed(text),
         Some(_) => {
@@ -315,27 +339,25 @@ impl Card {
             Some(place) => format!("{} {title}: {place}", self.tone.emoji()),
             None => format!("{} {title}", self.tone.emoji()),
         };
-        let mut blocks = vec![Block::header(&headline), Block::section(&self.summary)];
+        // Notifications show the fallback only: make it a complete sentence on its own.
+        let text = format!("{headline} — {}", self.summary);
+        let mut blocks = Vec::with_capacity(5 + self.details.len());
+        blocks.push(Block::header(headline));
+        blocks.push(Block::section(self.summary));
         if !self.fields.is_empty() {
-            blocks.push(Block::fields(self.fields.iter().map(String::as_str)));
+            blocks.push(Block::fields(self.fields));
         }
-        blocks.extend(self.details.iter().map(|d| Block::section(d)));
+        blocks.extend(self.details.into_iter().map(Block::section));
         if !self.links.is_empty() {
             let links: Vec<String> = self
                 .links
                 .iter()
                 .map(|(label, url)| format!("<{url}|{label}>"))
                 .collect();
-            blocks.push(Block::section(&links.join("  ·  ")));
+            blocks.push(Block::section(links.join("  ·  ")));
         }
-        blocks.push(Block::context([footer(
-            &event.kind().to_string(),
-            delivery_id,
-        )
-        .as_str()]));
-        // Notifications show the fallback only: make it a complete sentence on its own.
-        let text = format!("{headline} — {}", self.summary);
-        Message::new(&text, blocks)
+        blocks.push(Block::context([footer(event.kind().as_str(), delivery_id)]));
+        Message::new(text, blocks)
     }
 }
 
@@ -813,17 +835,17 @@ fn other(e: &OtherEvent, delivery_id: Option<&str>) -> Message {
     };
     // JSON goes in fenced code sections; several sections hold more than Slack's 3 000 per block.
     let json = serde_json::to_string_pretty(&e.payload).unwrap_or_else(|_| e.payload.to_string());
-    let mut blocks = vec![Block::header(&headline), Block::section(&why)];
+    let text = format!("{headline} — {why}");
+    let mut blocks = vec![Block::header(headline), Block::section(why)];
     let (sections, rest) = json_sections(&json);
-    blocks.extend(sections.iter().map(|s| Block::section(s)));
+    blocks.extend(sections.into_iter().map(Block::section));
     if rest > 0 {
-        blocks.push(Block::section(&format!(
+        blocks.push(Block::section(format!(
             "{TRUNCATED} ({rest} more characters)"
         )));
     }
-    blocks.push(Block::context([footer(kind, delivery_id).as_str()]));
-    let text = format!("{headline} — {why}");
-    Message::new(&text, blocks)
+    blocks.push(Block::context([footer(kind, delivery_id)]));
+    Message::new(text, blocks)
 }
 
 /// Characters of escaped JSON per code section: room for the fences within the section limit.
@@ -951,7 +973,7 @@ mod tests {
     #[test]
     fn message_caps_blocks_and_text() {
         let blocks = (0..60).map(|_| Block::Divider).collect();
-        let message = Message::new(&"a".repeat(50_000), blocks);
+        let message = Message::new("a".repeat(50_000), blocks);
         assert_eq!(message.blocks().len(), limits::BLOCKS);
         assert_eq!(message.text().chars().count(), limits::TEXT);
     }

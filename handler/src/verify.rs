@@ -41,12 +41,20 @@ impl SignatureError {
     }
 }
 
-/// The shared secret that Pulumi Cloud signs deliveries with.
-pub struct WebhookSecret(SecretString);
+/// The shared secret that Pulumi Cloud signs deliveries with, kept only as an HMAC keyed with it.
+///
+/// Keying (hashing the padded key) is done once here instead of per delivery; the raw secret is
+/// dropped (and zeroized, by `SecretString`) as soon as the key schedule exists.
+#[derive(Clone)]
+pub struct WebhookSecret {
+    keyed: HmacSha256,
+}
 
 impl WebhookSecret {
     pub fn new(secret: SecretString) -> Self {
-        Self(secret)
+        let keyed = HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC accepts keys of any length");
+        Self { keyed }
     }
 
     /// Checks `signatures` (every value of the header, in order) against `body`.
@@ -76,8 +84,7 @@ impl WebhookSecret {
     }
 
     fn mac(&self, body: &[u8]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(self.0.expose_secret().as_bytes())
-            .expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(body);
         mac
     }
