@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::config::{Config, Output};
 use crate::event::{Event, Kind};
 use crate::format::{self, Message};
-use crate::slack::{SlackClient, SlackError};
+use crate::slack::{ClientError, SlackClient, SlackError};
 use crate::verify::WebhookSecret;
 
 /// Pulumi's payloads are a few KiB; this leaves ample room and bounds memory per request.
@@ -53,7 +53,7 @@ enum Sink {
 }
 
 impl Relay {
-    pub fn new(config: Config) -> reqwest::Result<Relay> {
+    pub fn new(config: Config) -> Result<Relay, ClientError> {
         let sink = match config.output {
             Output::Slack {
                 api_url,
@@ -197,7 +197,7 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
                 latency_ms,
                 "delivered"
             );
-            (StatusCode::OK, axum::Json(delivered.body())).into_response()
+            delivered.into_response()
         }
         Err(error) => {
             let status = error.status.as_u16();
@@ -228,14 +228,28 @@ impl Delivered {
         }
     }
 
-    fn body(&self) -> serde_json::Value {
+}
+
+impl IntoResponse for Delivered {
+    fn into_response(self) -> Response {
+        /// `{ok: true, channel, ts}`, written straight from the typed answer (no `Value` tree).
+        #[derive(serde::Serialize)]
+        struct Posted<'a> {
+            ok: bool,
+            channel: &'a str,
+            ts: &'a str,
+        }
         match self {
-            Delivered::Posted(posted) => {
-                json!({ "ok": true, "channel": posted.channel, "ts": posted.ts })
-            }
-            Delivered::DryRun { channel, message } => {
-                json!({ "ok": true, "dry_run": true, "channel": channel, "message": message })
-            }
+            Delivered::Posted(posted) => axum::Json(Posted {
+                ok: true,
+                channel: &posted.channel,
+                ts: &posted.ts,
+            })
+            .into_response(),
+            Delivered::DryRun { channel, message } => axum::Json(
+                json!({ "ok": true, "dry_run": true, "channel": channel, "message": message }),
+            )
+            .into_response(),
         }
     }
 }

@@ -131,7 +131,8 @@ struct ApiResponse {
 #[derive(Clone)]
 pub struct SlackClient {
     http: reqwest::Client,
-    post_message_url: String,
+    /// Parsed once: parsing (with IDNA) on every post showed in profiles.
+    post_message_url: reqwest::Url,
     token: SecretString,
     policy: RetryPolicy,
 }
@@ -157,15 +158,29 @@ enum Attempt {
     },
 }
 
+/// Why a [`SlackClient`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the Slack API URL {url:?} is not a valid URL: {why}")]
+    Url { url: String, why: String },
+    #[error("the HTTP client could not be built: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
 impl SlackClient {
-    pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> reqwest::Result<Self> {
+    pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> Result<Self, ClientError> {
         let http = http_client_builder()
             .connect_timeout(policy.attempt_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
+        let url = format!("{}/chat.postMessage", api_url.trim_end_matches('/'));
+        let post_message_url = reqwest::Url::parse(&url).map_err(|e| ClientError::Url {
+            url: api_url.to_owned(),
+            why: e.to_string(),
+        })?;
         Ok(SlackClient {
             http,
-            post_message_url: format!("{}/chat.postMessage", api_url.trim_end_matches('/')),
+            post_message_url,
             token,
             policy,
         })
@@ -220,7 +235,7 @@ impl SlackClient {
     async fn attempt(&self, body: &[u8], timeout: Duration) -> Attempt {
         let request = self
             .http
-            .post(&self.post_message_url)
+            .post(self.post_message_url.clone())
             .header(
                 AUTHORIZATION,
                 format!("Bearer {}", self.token.expose_secret()),
