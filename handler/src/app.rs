@@ -227,7 +227,6 @@ impl Delivered {
             Delivered::DryRun { .. } => "dry_run",
         }
     }
-
 }
 
 impl IntoResponse for Delivered {

@@ -16,6 +16,21 @@ use crate::event::{
     ResourceChanges, StackAction, StackEvent, Status, Team, TeamAction, TeamEvent, UpdateEvent,
 };
 
+/// Joins string pieces (anything that derefs to `str`) into one exactly sized `String`.
+///
+/// Messages are built from short pieces; `format!` costs more per call than everything else
+/// this module does (profile in BENCHMARKS.md), so the hot paths concatenate instead.
+macro_rules! cat {
+    ($($part:expr),+ $(,)?) => {{
+        let parts: &[&str] = &[$(&*$part),+];
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts {
+            out.push_str(part);
+        }
+        out
+    }};
+}
+
 /// Slack's documented limits (api.slack.com/reference/block-kit).
 pub mod limits {
     pub const TEXT: usize = 40_000;
@@ -319,7 +334,7 @@ impl Card {
 
     fn field(&mut self, label: &str, value: Option<&str>) {
         if let Some(value) = value.filter(|v| !v.is_empty()) {
-            self.fields.push(format!("*{label}*\n{}", escape(value)));
+            self.fields.push(cat!("*", label, "*\n", escape(value)));
         }
     }
 
@@ -336,11 +351,11 @@ impl Card {
         // place, since the headline is also the start of the fallback `text`.
         let title = escape(&self.title);
         let headline = match &place {
-            Some(place) => format!("{} {title}: {place}", self.tone.emoji()),
-            None => format!("{} {title}", self.tone.emoji()),
+            Some(place) => cat!(self.tone.emoji(), " ", title, ": ", place),
+            None => cat!(self.tone.emoji(), " ", title),
         };
         // Notifications show the fallback only: make it a complete sentence on its own.
-        let text = format!("{headline} — {}", self.summary);
+        let text = cat!(headline, " — ", self.summary);
         let mut blocks = Vec::with_capacity(5 + self.details.len());
         blocks.push(Block::header(headline));
         blocks.push(Block::section(self.summary));
@@ -352,7 +367,7 @@ impl Card {
             let links: Vec<String> = self
                 .links
                 .iter()
-                .map(|(label, url)| format!("<{url}|{label}>"))
+                .map(|(label, url)| cat!("<", url, "|", label, ">"))
                 .collect();
             blocks.push(Block::section(links.join("  ·  ")));
         }
@@ -363,29 +378,38 @@ impl Card {
 
 fn footer(kind: &str, delivery_id: Option<&str>) -> String {
     match delivery_id {
-        Some(id) => format!(
-            "Pulumi Cloud webhook `{}` · delivery `{}`",
+        Some(id) => cat!(
+            "Pulumi Cloud webhook `",
             escape(kind),
-            escape(id)
+            "` · delivery `",
+            escape(id),
+            "`"
         ),
-        None => format!("Pulumi Cloud webhook `{}`", escape(kind)),
+        None => cat!("Pulumi Cloud webhook `", escape(kind), "`"),
     }
 }
 
 /// `org/project/stack`, escaped, from whichever parts are known.
 fn stack_path(origin: &Origin<'_>) -> Option<String> {
-    let parts: Vec<_> = [origin.organization, origin.project, origin.stack]
+    // Escaping part by part is escaping the joined path: `/` is not escaped, escapes are per byte.
+    let mut path = String::new();
+    for part in [origin.organization, origin.project, origin.stack]
         .into_iter()
         .flatten()
         .filter(|p| !p.is_empty())
-        .collect();
-    (!parts.is_empty()).then(|| escape(&parts.join("/")).into_owned())
+    {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(&escape(part));
+    }
+    (!path.is_empty()).then_some(path)
 }
 
 /// Who did it, in bold, escaped; Pulumi Cloud sends no user for scheduled runs.
 fn actor(origin: &Origin<'_>) -> String {
     match origin.user {
-        Some(user) if !user.is_empty() => format!("*{}*", escape(user)),
+        Some(user) if !user.is_empty() => cat!("*", escape(user), "*"),
         _ => "Pulumi Cloud".to_owned(),
     }
 }
@@ -398,7 +422,7 @@ fn safe_url(url: &str) -> Option<&str> {
 }
 
 fn where_(origin: &Origin<'_>) -> String {
-    stack_path(origin).map_or_else(|| "a stack".to_owned(), |p| format!("*{p}*"))
+    stack_path(origin).map_or_else(|| "a stack".to_owned(), |p| cat!("*", p, "*"))
 }
 
 fn capitalize(word: &str) -> String {
@@ -416,13 +440,14 @@ fn stack(e: &StackEvent) -> Card {
         Some(StackAction::Other(action)) => (Tone::Info, action.as_str()),
         None => (Tone::Info, "changed"),
     };
-    let summary = format!(
-        "{} {} stack {}",
+    let summary = cat!(
         actor(&origin),
+        " ",
         escape(verb),
+        " stack ",
         where_(&origin)
     );
-    let mut card = Card::new(tone, format!("Stack {verb}"), summary);
+    let mut card = Card::new(tone, cat!("Stack ", verb), summary);
     card.field("Organization", origin.organization);
     card.field("Project", origin.project);
     card.field("Stack", origin.stack);
@@ -509,21 +534,25 @@ fn update(e: &UpdateEvent, preview_kind: bool) -> Card {
     let tone = Tone::of(e.result.as_ref());
     let result = e.result.as_ref().map_or("finished", Status::as_str);
     let title = if preview {
-        format!("Preview of {op} {result}")
+        cat!("Preview of ", op, " ", result)
     } else {
-        format!("{} {result}", capitalize(op))
+        cat!(capitalize(op), " ", result)
     };
-    let what = if preview {
-        format!("a preview of *{}*", escape(op))
-    } else {
-        format!("*{}*", escape(op))
-    };
-    let summary = format!(
-        "{} ran {what} on {}: {} *{}*",
+    let summary = cat!(
         actor(&origin),
+        if preview {
+            " ran a preview of *"
+        } else {
+            " ran *"
+        },
+        escape(op),
+        "* on ",
         where_(&origin),
+        ": ",
         tone.emoji(),
-        escape(result)
+        " *",
+        escape(result),
+        "*"
     );
     let mut card = Card::new(tone, title, summary);
     card.field("Operation", Some(op));
@@ -550,14 +579,21 @@ fn deployment(e: &DeploymentEvent) -> Card {
     let status = e.status.as_ref().map_or("changed", Status::as_str);
     let op = operation_name(e.operation.as_ref());
     let number = e.version.map(|v| format!(" #{v}")).unwrap_or_default();
-    let title = format!("Deployment{number} {status}");
-    let summary = format!(
-        "Deployment{number} (*{}*) of {} requested by {}: {} *{}*",
+    let title = cat!("Deployment", number, " ", status);
+    let summary = cat!(
+        "Deployment",
+        number,
+        " (*",
         escape(op),
+        "*) of ",
         where_(&origin),
+        " requested by ",
         actor(&origin),
+        ": ",
         tone.emoji(),
-        escape(status)
+        " *",
+        escape(status),
+        "*"
     );
     let mut card = Card::new(tone, title, summary);
     card.field("Operation", Some(op));
@@ -587,10 +623,13 @@ fn drift_detection(e: &DriftDetectionEvent) -> Card {
         Some(false) => "no drift found",
         None => "no drift result reported",
     };
-    let summary = format!(
-        "Drift detection on {}: {} {finding}",
+    let summary = cat!(
+        "Drift detection on ",
         where_(&origin),
-        tone.emoji()
+        ": ",
+        tone.emoji(),
+        " ",
+        finding
     );
     let mut card = Card::new(tone, title, summary);
     card.field("Status", e.status.as_ref().map(Status::as_str));
@@ -608,13 +647,16 @@ fn drift_remediation(e: &DriftRemediationEvent) -> Card {
     let origin = e.origin();
     let tone = Tone::of(e.status.as_ref());
     let status = e.status.as_ref().map_or("finished", Status::as_str);
-    let summary = format!(
-        "Drift remediation on {}: {} *{}*",
+    let summary = cat!(
+        "Drift remediation on ",
         where_(&origin),
+        ": ",
         tone.emoji(),
-        escape(status)
+        " *",
+        escape(status),
+        "*"
     );
-    let mut card = Card::new(tone, format!("Drift remediation {status}"), summary);
+    let mut card = Card::new(tone, cat!("Drift remediation ", status), summary);
     card.field("Status", Some(status));
     card.field("Project", origin.project);
     card.field("Stack", origin.stack);
@@ -792,7 +834,7 @@ fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
     for (op, sign, label) in CHANGE_ORDER {
         if let Some(n) = changes.get(*op).filter(|n| **n > 0) {
             // `>` (read) and `<` (discard) are Slack control characters even inside code.
-            parts.push(format!("`{}{n}` {label}", escape(sign.trim())));
+            parts.push(cat!("`", escape(sign.trim()), n.to_string(), "` ", label));
         }
     }
     // Ops this relay has no name for are still shown, in key order.
@@ -807,9 +849,16 @@ fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
         "Resource changes"
     };
     if parts.is_empty() {
-        return format!("*{heading}:* none");
+        return cat!("*", heading, ":* none");
     }
-    format!("*{heading}* ({changed}): {}", parts.join("  ·  "))
+    cat!(
+        "*",
+        heading,
+        "* (",
+        changed.to_string(),
+        "): ",
+        parts.join("  ·  ")
+    )
 }
 
 /// Unknown kinds and unexpected shapes: a title, what we know, and the payload as JSON.

@@ -168,7 +168,11 @@ pub enum ClientError {
 }
 
 impl SlackClient {
-    pub fn new(api_url: &str, token: SecretString, policy: RetryPolicy) -> Result<Self, ClientError> {
+    pub fn new(
+        api_url: &str,
+        token: SecretString,
+        policy: RetryPolicy,
+    ) -> Result<Self, ClientError> {
         let http = http_client_builder()
             .connect_timeout(policy.attempt_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
