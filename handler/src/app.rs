@@ -1,7 +1,8 @@
 //! The HTTP surface: one axum [`Router`] built by a pure function, served unchanged by Lambda
 //! (`lambda_http`) and by the local server (`axum::serve`).
 //!
-//! A delivery goes size check → content type → signature → kind → parse → format → Slack. Every
+//! A delivery goes size check → content type → signature → kind → parse → route → format → Slack
+//! (or, when a route mutes it, an answer without a post). Every
 //! refusal is JSON `{ok:false, error, message}` with a status that tells Pulumi Cloud whether a
 //! redelivery can help (4xx: no, the request is wrong; 5xx: yes, we could not deliver right now).
 
@@ -20,6 +21,7 @@ use serde_json::json;
 use crate::config::{Config, Output};
 use crate::event::{Event, Kind};
 use crate::format::{self, Message};
+use crate::routes::{Route, Routes};
 use crate::slack::{ClientError, SlackClient, SlackError};
 use crate::verify::WebhookSecret;
 
@@ -40,9 +42,11 @@ pub const BANNER: &str = concat!(
 pub struct Relay {
     sink: Sink,
     secret: Option<WebhookSecret>,
+    routes: Routes,
 }
 
 enum Sink {
+    /// `channel` is the default channel, for events no route sends elsewhere.
     Slack {
         client: SlackClient,
         channel: String,
@@ -69,6 +73,7 @@ impl Relay {
         Ok(Relay {
             sink,
             secret: config.webhook_secret,
+            routes: config.routes,
         })
     }
 
@@ -164,6 +169,10 @@ struct Trace {
     organization: Option<String>,
     project: Option<String>,
     stack: Option<String>,
+    /// Pulumi's filter name for the event (`update_failed` …), if it has one.
+    filter: Option<&'static str>,
+    /// The routing rule that matched, if any.
+    route: Option<String>,
 }
 
 async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body) -> Response {
@@ -184,7 +193,24 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
         dash(&trace.project),
         dash(&trace.stack),
     );
+    let (filter, route) = (trace.filter.unwrap_or("-"), dash(&trace.route));
     match result {
+        Ok(delivered @ Delivered::Muted { .. }) => {
+            tracing::info!(
+                id,
+                kind,
+                org,
+                project,
+                stack,
+                filter,
+                route,
+                outcome = delivered.outcome(),
+                status = 200,
+                latency_ms,
+                "muted"
+            );
+            delivered.into_response()
+        }
         Ok(delivered) => {
             tracing::info!(
                 id,
@@ -192,6 +218,8 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
                 org,
                 project,
                 stack,
+                filter,
+                route,
                 outcome = delivered.outcome(),
                 status = 200,
                 latency_ms,
@@ -203,9 +231,9 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
             let status = error.status.as_u16();
             let outcome = error.code.as_str();
             if error.status.is_server_error() {
-                tracing::error!(id, kind, org, project, stack, outcome, status, latency_ms, reason = %error.message, "not delivered");
+                tracing::error!(id, kind, org, project, stack, filter, route, outcome, status, latency_ms, reason = %error.message, "not delivered");
             } else {
-                tracing::warn!(id, kind, org, project, stack, outcome, status, latency_ms, reason = %error.message, "refused");
+                tracing::warn!(id, kind, org, project, stack, filter, route, outcome, status, latency_ms, reason = %error.message, "refused");
             }
             error.into_response()
         }
@@ -216,7 +244,13 @@ enum Delivered {
     Posted(crate::slack::Posted),
     DryRun {
         channel: Option<String>,
+        /// The routing rule that chose the channel, if any.
+        route: Option<String>,
         message: Message,
+    },
+    /// Dropped on purpose by the named routing rule.
+    Muted {
+        rule: String,
     },
 }
 
@@ -225,6 +259,7 @@ impl Delivered {
         match self {
             Delivered::Posted(_) => "posted",
             Delivered::DryRun { .. } => "dry_run",
+            Delivered::Muted { .. } => "muted",
         }
     }
 }
@@ -245,10 +280,21 @@ impl IntoResponse for Delivered {
                 ts: &posted.ts,
             })
             .into_response(),
-            Delivered::DryRun { channel, message } => axum::Json(
-                json!({ "ok": true, "dry_run": true, "channel": channel, "message": message }),
-            )
-            .into_response(),
+            Delivered::DryRun {
+                channel,
+                route,
+                message,
+            } => {
+                let mut body =
+                    json!({ "ok": true, "dry_run": true, "channel": channel, "message": message });
+                if let Some(route) = route {
+                    body["route"] = json!(route);
+                }
+                axum::Json(body).into_response()
+            }
+            Delivered::Muted { rule } => {
+                axum::Json(json!({ "ok": true, "muted": rule })).into_response()
+            }
         }
     }
 }
@@ -281,21 +327,61 @@ async fn deliver(
     trace.project = origin.project.map(str::to_owned);
     trace.stack = origin.stack.map(str::to_owned);
 
-    let message = format::format(&event, trace.id.as_deref());
+    let route = relay.routes.route(&event);
+    if !relay.routes.is_empty() {
+        trace.filter = event.filters().primary().map(|f| f.as_str());
+        trace.route = route.rule().map(str::to_owned);
+    }
+    let (routed_channel, mention) = match route {
+        Route::Default => (None, None),
+        Route::Mute { rule } => {
+            return Ok(Delivered::Muted {
+                rule: rule.to_owned(),
+            });
+        }
+        Route::Post {
+            channel, mention, ..
+        } => (channel, mention),
+    };
+
+    let mut message = format::format(&event, trace.id.as_deref());
+    if let Some(mention) = mention {
+        message.mention(mention);
+    }
     match &relay.sink {
-        Sink::Slack { client, channel } => client
-            .post_message(channel, &message)
-            .await
-            .map(Delivered::Posted)
-            .map_err(ApiError::from_slack),
+        Sink::Slack { client, channel } => {
+            let channel = routed_channel.unwrap_or(channel.as_str());
+            client
+                .post_message(channel, &message)
+                .await
+                .map(Delivered::Posted)
+                .map_err(|error| {
+                    let mut error = ApiError::from_slack(error);
+                    // Slack's hints name SLACK_CHANNEL; say where a routed channel came from.
+                    if let (Some(channel), Some(rule)) = (routed_channel, route.rule()) {
+                        error.message.push_str(&format!(
+                            " — channel {channel} was chosen by the routes rule {rule:?}"
+                        ));
+                    }
+                    error
+                })
+        }
         Sink::DryRun { channel } => {
-            let printed = json!({ "channel": channel, "message": &message });
+            let channel = routed_channel
+                .map(str::to_owned)
+                .or_else(|| channel.clone());
+            let route = route.rule().map(str::to_owned);
+            let mut printed = json!({ "channel": channel, "message": &message });
+            if let Some(route) = &route {
+                printed["route"] = json!(route);
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&printed).unwrap_or_default()
             );
             Ok(Delivered::DryRun {
-                channel: channel.clone(),
+                channel,
+                route,
                 message,
             })
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::routes::Routes;
 use crate::slack::RetryPolicy;
 use crate::verify::WebhookSecret;
 
@@ -18,6 +19,9 @@ pub const PULUMI_WEBHOOK_SECRET: &str = "PULUMI_WEBHOOK_SECRET";
 pub const PULUMI_WEBHOOK_SECRET_PARAMETER: &str = "PULUMI_WEBHOOK_SECRET_PARAMETER";
 pub const SLACK_API_URL: &str = "SLACK_API_URL";
 pub const SLACK_DEADLINE_MS: &str = "SLACK_DEADLINE_MS";
+/// A JSON array of routing rules ([`crate::routes`]); unset means every event goes to
+/// `SLACK_CHANNEL`.
+pub const ROUTES: &str = "ROUTES";
 
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
@@ -26,6 +30,8 @@ pub struct Config {
     pub output: Output,
     /// `None` only when the operator chose to run without signature checks (local use).
     pub webhook_secret: Option<WebhookSecret>,
+    /// Empty when `ROUTES` is unset.
+    pub routes: Routes,
 }
 
 /// Where formatted messages go.
@@ -145,6 +151,15 @@ pub async fn load<S: ParameterStore>(
         }
     };
     let channel = var(SLACK_CHANNEL)?;
+    // Checked first among the settings that need no secrets, so a bad rule is reported even
+    // when a token or secret is also missing.
+    let routes = match var(ROUTES)? {
+        Some(json) => Routes::parse(&json).map_err(|e| ConfigError::Invalid {
+            var: ROUTES,
+            why: e.to_string(),
+        })?,
+        None => Routes::default(),
+    };
     let token = (var(SLACK_TOKEN)?, var(SLACK_TOKEN_PARAMETER)?);
     let secret = (
         var(PULUMI_WEBHOOK_SECRET)?,
@@ -212,6 +227,7 @@ pub async fn load<S: ParameterStore>(
     Ok(Config {
         output,
         webhook_secret,
+        routes,
     })
 }
 

@@ -50,6 +50,26 @@ pub enum EscKind {
 }
 
 impl Kind {
+    /// The header values [`Kind::parse`] knows (everything else is [`Kind::Unknown`]).
+    pub const NAMES: &[&str] = &[
+        "stack",
+        "team",
+        "stack_update",
+        "stack_preview",
+        "deployment",
+        "drift_detection",
+        "drift_remediation",
+        "policy_violation",
+        "policy_violation_mandatory",
+        "policy_violation_advisory",
+        "environment",
+        "environment_revision",
+        "environment_revision_tag",
+        "environment_tag",
+        "imported_environment_changed",
+        "ping",
+    ];
+
     pub fn parse(header: &str) -> Kind {
         match header {
             "stack" => Kind::Stack,
@@ -98,6 +118,137 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Declares Pulumi's webhook filter names once: the variant, the name, the kind of delivery that
+/// carries it, and whether it reports a failure.
+macro_rules! filters {
+    ($($variant:ident = $name:literal, $kind:expr, $failure:literal;)*) => {
+        /// A Pulumi Cloud webhook filter name (`update_failed`, `drift_detected`, …): what an
+        /// event *is*, in the words Pulumi uses when a webhook subscribes to events. The delivery
+        /// only says its kind (`stack_update`); [`Event::filters`] derives the filter from the
+        /// payload (operation, result, status …), as Pulumi did when it chose to send it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Filter {
+            $($variant,)*
+        }
+
+        impl Filter {
+            /// Every filter, in the order of Pulumi's documentation.
+            pub const ALL: &[Filter] = &[$(Filter::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Filter::$variant => $name,)*
+                }
+            }
+
+            pub fn parse(name: &str) -> Option<Filter> {
+                match name {
+                    $($name => Some(Filter::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The `Pulumi-Webhook-Kind` of deliveries with this filter.
+            pub fn kind(self) -> Kind {
+                match self {
+                    $(Filter::$variant => $kind,)*
+                }
+            }
+
+            /// Whether this outcome is something someone should act on: a failed operation,
+            /// drift, or a mandatory policy violation (which blocks the update).
+            pub fn is_failure(self) -> bool {
+                match self {
+                    $(Filter::$variant => $failure,)*
+                }
+            }
+        }
+    };
+}
+
+// Filters whose delivery kind Pulumi does not document (`import_*` is carried by `stack_update`
+// by analogy with the other operations; `change_request_*`, `environment_rotation_*` and
+// `deployment_file_ingestion_failed` are left out, since their deliveries cannot be recognised).
+filters! {
+    StackCreated = "stack_created", Kind::Stack, false;
+    StackDeleted = "stack_deleted", Kind::Stack, false;
+    PreviewSucceeded = "preview_succeeded", Kind::StackPreview, false;
+    PreviewFailed = "preview_failed", Kind::StackPreview, true;
+    UpdateSucceeded = "update_succeeded", Kind::StackUpdate, false;
+    UpdateFailed = "update_failed", Kind::StackUpdate, true;
+    DestroySucceeded = "destroy_succeeded", Kind::StackUpdate, false;
+    DestroyFailed = "destroy_failed", Kind::StackUpdate, true;
+    RefreshSucceeded = "refresh_succeeded", Kind::StackUpdate, false;
+    RefreshFailed = "refresh_failed", Kind::StackUpdate, true;
+    ImportSucceeded = "import_succeeded", Kind::StackUpdate, false;
+    ImportFailed = "import_failed", Kind::StackUpdate, true;
+    DeploymentQueued = "deployment_queued", Kind::Deployment, false;
+    DeploymentStarted = "deployment_started", Kind::Deployment, false;
+    DeploymentSucceeded = "deployment_succeeded", Kind::Deployment, false;
+    DeploymentFailed = "deployment_failed", Kind::Deployment, true;
+    DriftDetected = "drift_detected", Kind::DriftDetection, true;
+    DriftDetectionSucceeded = "drift_detection_succeeded", Kind::DriftDetection, false;
+    DriftDetectionFailed = "drift_detection_failed", Kind::DriftDetection, true;
+    DriftRemediationSucceeded = "drift_remediation_succeeded", Kind::DriftRemediation, false;
+    DriftRemediationFailed = "drift_remediation_failed", Kind::DriftRemediation, true;
+    PolicyViolationMandatory = "policy_violation_mandatory", Kind::PolicyViolation(None), true;
+    PolicyViolationAdvisory = "policy_violation_advisory", Kind::PolicyViolation(None), false;
+    EnvironmentCreated = "environment_created", Kind::Esc(EscKind::Environment), false;
+    EnvironmentDeleted = "environment_deleted", Kind::Esc(EscKind::Environment), false;
+    EnvironmentRevisionCreated = "environment_revision_created", Kind::Esc(EscKind::Revision), false;
+    EnvironmentRevisionRetracted = "environment_revision_retracted", Kind::Esc(EscKind::Revision), false;
+    EnvironmentRevisionTagCreated = "environment_revision_tag_created", Kind::Esc(EscKind::RevisionTag), false;
+    EnvironmentRevisionTagDeleted = "environment_revision_tag_deleted", Kind::Esc(EscKind::RevisionTag), false;
+    EnvironmentRevisionTagUpdated = "environment_revision_tag_updated", Kind::Esc(EscKind::RevisionTag), false;
+    EnvironmentTagCreated = "environment_tag_created", Kind::Esc(EscKind::Tag), false;
+    EnvironmentTagDeleted = "environment_tag_deleted", Kind::Esc(EscKind::Tag), false;
+    EnvironmentTagUpdated = "environment_tag_updated", Kind::Esc(EscKind::Tag), false;
+    ImportedEnvironmentChanged = "imported_environment_changed", Kind::Esc(EscKind::ImportedEnvironmentChanged), false;
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The filter names one event answers to: none (a `ping`, a `team` change, a run still in an
+/// unreported state, a payload of unexpected shape), one, or two for a drift run that found drift
+/// (`drift_detected` and `drift_detection_succeeded`, as a webhook subscribed to either gets it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Filters([Option<Filter>; 2]);
+
+impl Filters {
+    fn one(filter: Filter) -> Filters {
+        Filters([Some(filter), None])
+    }
+
+    /// The most specific name first (`drift_detected` before `drift_detection_succeeded`).
+    pub fn iter(&self) -> impl Iterator<Item = Filter> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    /// The name logs show.
+    pub fn primary(&self) -> Option<Filter> {
+        self.0[0]
+    }
+
+    pub fn contains(&self, filter: Filter) -> bool {
+        self.iter().any(|f| f == filter)
+    }
+
+    /// Whether any of the names is a failure ([`Filter::is_failure`]).
+    pub fn is_failure(&self) -> bool {
+        self.iter().any(Filter::is_failure)
+    }
+}
+
+impl From<Option<Filter>> for Filters {
+    fn from(filter: Option<Filter>) -> Filters {
+        Filters([filter, None])
     }
 }
 
@@ -225,6 +376,101 @@ impl Event {
             Event::Other(e) => e.origin(),
         }
     }
+}
+
+impl Event {
+    /// The Pulumi filter names this event answers to, derived from its typed payload.
+    pub fn filters(&self) -> Filters {
+        use Filter::*;
+        match self {
+            Event::Stack(e) => match e.action {
+                Some(StackAction::Created) => Filters::one(StackCreated),
+                Some(StackAction::Deleted) => Filters::one(StackDeleted),
+                _ => Filters::default(),
+            },
+            Event::StackUpdate(e) => update_filter(e, false).into(),
+            Event::StackPreview(e) => update_filter(e, true).into(),
+            Event::Deployment(e) => match e.status {
+                Some(Status::NotStarted | Status::Queued | Status::Accepted) => {
+                    Filters::one(DeploymentQueued)
+                }
+                Some(Status::Running | Status::InProgress) => Filters::one(DeploymentStarted),
+                Some(Status::Succeeded) => Filters::one(DeploymentSucceeded),
+                Some(Status::Failed) => Filters::one(DeploymentFailed),
+                _ => Filters::default(),
+            },
+            Event::DriftDetection(e) => {
+                let run = match e.status {
+                    Some(Status::Succeeded) => Some(DriftDetectionSucceeded),
+                    Some(Status::Failed) => Some(DriftDetectionFailed),
+                    _ => None,
+                };
+                match e.drift_detected {
+                    Some(true) => Filters([Some(DriftDetected), run]),
+                    _ => run.into(),
+                }
+            }
+            Event::DriftRemediation(e) => match e.status {
+                Some(Status::Succeeded) => Filters::one(DriftRemediationSucceeded),
+                Some(Status::Failed) => Filters::one(DriftRemediationFailed),
+                _ => Filters::default(),
+            },
+            // The documented kind `policy_violation` does not say the level, and no documented
+            // field does: such a delivery has no filter name (route it by kind).
+            Event::PolicyViolation(level, _) => match level {
+                Some(Enforcement::Mandatory) => Filters::one(PolicyViolationMandatory),
+                Some(Enforcement::Advisory) => Filters::one(PolicyViolationAdvisory),
+                None => Filters::default(),
+            },
+            Event::Esc(kind, e) => esc_filter(*kind, e.action.as_deref()).into(),
+            Event::Team(_) | Event::Ping(_) | Event::Other(_) => Filters::default(),
+        }
+    }
+}
+
+/// `stack_update` / `stack_preview`: the operation and its result, as Pulumi names the filter.
+fn update_filter(e: &UpdateEvent, preview_kind: bool) -> Option<Filter> {
+    use Filter::*;
+    let succeeded = match e.result {
+        Some(Status::Succeeded) => true,
+        Some(Status::Failed) => false,
+        _ => return None,
+    };
+    let preview =
+        preview_kind || e.is_preview == Some(true) || matches!(e.kind, Some(Operation::Preview));
+    let (ok, failed) = if preview {
+        // Pulumi has one pair of preview filters, whatever operation was previewed.
+        (PreviewSucceeded, PreviewFailed)
+    } else {
+        match e.kind {
+            // An update payload without `kind` is an update (the formatter says so too).
+            None | Some(Operation::Update) => (UpdateSucceeded, UpdateFailed),
+            Some(Operation::Destroy) => (DestroySucceeded, DestroyFailed),
+            Some(Operation::Refresh) => (RefreshSucceeded, RefreshFailed),
+            Some(Operation::Import | Operation::ResourceImport) => (ImportSucceeded, ImportFailed),
+            _ => return None,
+        }
+    };
+    Some(if succeeded { ok } else { failed })
+}
+
+/// ESC events: the event kind and its `action`.
+fn esc_filter(kind: EscKind, action: Option<&str>) -> Option<Filter> {
+    use Filter::*;
+    Some(match (kind, action) {
+        (EscKind::ImportedEnvironmentChanged, _) => ImportedEnvironmentChanged,
+        (EscKind::Environment, Some("created")) => EnvironmentCreated,
+        (EscKind::Environment, Some("deleted")) => EnvironmentDeleted,
+        (EscKind::Revision, Some("created")) => EnvironmentRevisionCreated,
+        (EscKind::Revision, Some("retracted")) => EnvironmentRevisionRetracted,
+        (EscKind::RevisionTag, Some("created")) => EnvironmentRevisionTagCreated,
+        (EscKind::RevisionTag, Some("deleted")) => EnvironmentRevisionTagDeleted,
+        (EscKind::RevisionTag, Some("updated")) => EnvironmentRevisionTagUpdated,
+        (EscKind::Tag, Some("created")) => EnvironmentTagCreated,
+        (EscKind::Tag, Some("deleted")) => EnvironmentTagDeleted,
+        (EscKind::Tag, Some("updated")) => EnvironmentTagUpdated,
+        _ => return None,
+    })
 }
 
 /// The actor and location of an event, borrowed from the payload.

@@ -70,6 +70,40 @@ impl Message {
         &self.text
     }
 
+    /// Puts `mention` (Slack mrkdwn such as `<!here>` or `<!subteam^S…>`, checked by
+    /// [`crate::routes`]; never payload text) in front of the fallback text, which is what the
+    /// notification shows, and of the first section, which is what the channel shows. Both stay
+    /// within Slack's limits.
+    pub fn mention(&mut self, mention: &str) {
+        self.text = fit(format!("{mention} {}", self.text), limits::TEXT);
+        let first_section = self.blocks.iter().position(|block| {
+            matches!(
+                block,
+                Block::Section {
+                    text: Some(Text::Mrkdwn { .. }),
+                    ..
+                }
+            )
+        });
+        match first_section {
+            Some(at) => {
+                if let Block::Section {
+                    text: Some(Text::Mrkdwn { text }),
+                    ..
+                } = &mut self.blocks[at]
+                {
+                    let with = format!("{mention} {text}");
+                    *text = truncate_mrkdwn(&with, limits::SECTION_TEXT).into_owned();
+                }
+            }
+            // Every formatted event has a section; this keeps the mention visible regardless.
+            None if self.blocks.len() < limits::BLOCKS => {
+                self.blocks.insert(0, Block::section(mention));
+            }
+            None => {}
+        }
+    }
+
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
     }
@@ -938,6 +972,46 @@ fn json_sections(json: &str) -> (Vec<String>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mention_leads_the_fallback_text_and_the_first_section() {
+        let mut message = Message::new(
+            "❌ Update failed",
+            vec![
+                Block::header("❌ Update failed"),
+                Block::section("Morty ran *update*"),
+                Block::section("second"),
+            ],
+        );
+        message.mention("<!subteam^S0ONCALL1>");
+        assert_eq!(message.text(), "<!subteam^S0ONCALL1> ❌ Update failed");
+        let sections: Vec<&str> = message
+            .blocks()
+            .iter()
+            .filter_map(|b| match b {
+                Block::Section { text: Some(t), .. } => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            sections,
+            ["<!subteam^S0ONCALL1> Morty ran *update*", "second"]
+        );
+    }
+
+    #[test]
+    fn a_mention_keeps_a_full_section_within_the_limit() {
+        let mut message = Message::new("t", vec![Block::section("x".repeat(limits::SECTION_TEXT))]);
+        message.mention("<!here>");
+        let Block::Section {
+            text: Some(text), ..
+        } = &message.blocks()[0]
+        else {
+            panic!("a section");
+        };
+        assert!(text.as_str().starts_with("<!here> x"));
+        assert_eq!(text.as_str().chars().count(), limits::SECTION_TEXT);
+    }
 
     #[test]
     fn truncate_leaves_short_text_alone() {

@@ -4,7 +4,8 @@
 //! feeds it. Each module owns one concept:
 //! - [`config`]: settings from the environment and SSM Parameter Store;
 //! - [`verify`]: `Pulumi-Webhook-Signature` checks;
-//! - [`event`]: typed webhook payloads;
+//! - [`event`]: typed webhook payloads and the Pulumi filter names they answer to;
+//! - [`routes`]: which channel an event goes to, whom it notifies, or whether it is muted;
 //! - [`format`]: Slack Block Kit messages within Slack's limits;
 //! - [`slack`]: the `chat.postMessage` client with retries and a deadline;
 //! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
@@ -14,5 +15,6 @@ pub mod aws_http;
 pub mod config;
 pub mod event;
 pub mod format;
+pub mod routes;
 pub mod slack;
 pub mod verify;

@@ -55,6 +55,10 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("the relay's configuration is incomplete")?;
+    if !config.routes.is_empty() {
+        let rules: Vec<&str> = config.routes.names().collect();
+        tracing::info!(rules = %rules.join(", "), "routes loaded");
+    }
     let relay = Relay::new(config).context("could not build the Slack HTTP client")?;
     if !relay.checks_signatures() {
         tracing::warn!(

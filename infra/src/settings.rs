@@ -9,11 +9,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use handler::routes::{Routes, RoutesError};
+
 /// CloudWatch Logs accepts only these retention periods (days).
 pub const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
+
+/// The most `routes` may take as compact JSON. Lambda allows 4 KB of environment variables in
+/// all (names and values); the relay's other variables take at most about 600 bytes (the two
+/// parameter names grow with the project and stack names).
+pub const MAX_ROUTES_BYTES: usize = 3072;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Architecture {
@@ -48,6 +55,8 @@ pub struct Settings {
     pub architecture: Architecture,
     pub log_retention_days: i32,
     pub handler_zip: Option<PathBuf>,
+    /// The validated routing rules as compact JSON, for the Lambda's `ROUTES`; `None` when unset.
+    pub routes: Option<String>,
 }
 
 /// A configuration problem, phrased as what to run.
@@ -70,6 +79,18 @@ pub enum SettingsError {
         why: String,
         example: &'static str,
     },
+    #[error(
+        "config `routes` is not valid: {0} (see \"Routing\" in the README; `pulumi config get routes` shows the rules)"
+    )]
+    Routes(RoutesError),
+    #[error(
+        "config `routes` must not be a secret: the Lambda reads it from a plain environment variable; set it again without --secret"
+    )]
+    SecretRoutes,
+    #[error(
+        "config `routes` is {0} bytes as JSON, but Lambda allows 4 KB of environment variables in all: keep the rules under {MAX_ROUTES_BYTES} bytes (fewer rules, shorter names)"
+    )]
+    RoutesTooLarge(usize),
 }
 
 /// The program's config keys (without the project prefix).
@@ -80,6 +101,9 @@ pub mod keys {
     pub const ARCHITECTURE: &str = "architecture";
     pub const LOG_RETENTION_DAYS: &str = "logRetentionDays";
     pub const HANDLER_ZIP: &str = "handlerZip";
+    /// Structured config (`pulumi config set --path 'routes[0].stack' …` or `--json`): the
+    /// language host passes it as one JSON string.
+    pub const ROUTES: &str = "routes";
 }
 
 /// Config as the language host passes it: `project:key` → value, and the secret keys.
@@ -208,14 +232,33 @@ impl RawConfig {
                 Some(path)
             }
         };
+        let routes = match self.get(ROUTES) {
+            None => None,
+            Some((_, true)) => return Err(SettingsError::SecretRoutes),
+            Some((json, false)) => Some(routes_env(json)?),
+        };
         Ok(Settings {
             slack_channel,
             has_webhook_secret,
             architecture,
             log_retention_days,
             handler_zip,
+            routes,
         })
     }
+}
+
+/// Validates `routes` with the relay's own parser (so `pulumi up` refuses exactly what the relay
+/// would refuse at start-up) and returns it as compact JSON for the Lambda's environment.
+fn routes_env(json: &str) -> Result<String, SettingsError> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| SettingsError::Routes(RoutesError::NotJson(e.to_string())))?;
+    let compact = value.to_string();
+    Routes::from_value(value).map_err(SettingsError::Routes)?;
+    if compact.len() > MAX_ROUTES_BYTES {
+        return Err(SettingsError::RoutesTooLarge(compact.len()));
+    }
+    Ok(compact)
 }
 
 #[cfg(test)]
@@ -337,6 +380,103 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn routes_are_validated_and_passed_on_as_compact_json() {
+        let mut values = minimal();
+        // What `pulumi config set --path 'routes[0].stack' 'dev-*'` and friends produce.
+        values.push((
+            "routes",
+            r#"[
+                {
+                    "name": "dev previews",
+                    "stack": "dev-*",
+                    "kinds": ["stack_preview"],
+                    "mute": true
+                }
+            ]"#,
+        ));
+        let settings = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        let compact = settings.routes.expect("routes are passed on");
+        assert!(
+            !compact.contains('\n') && !compact.contains(": "),
+            "{compact}"
+        );
+        let passed: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(
+            passed,
+            serde_json::json!([{
+                "name": "dev previews",
+                "stack": "dev-*",
+                "kinds": ["stack_preview"],
+                "mute": true
+            }])
+        );
+    }
+
+    #[test]
+    fn without_routes_nothing_is_passed_on() {
+        let settings = config(&minimal(), &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(settings.routes, None);
+    }
+
+    #[test]
+    fn an_invalid_rule_is_refused_naming_it() {
+        let mut values = minimal();
+        values.push((
+            "routes",
+            r#"[{"name": "pager", "events": ["update_failed"], "mention": "@oncall"}]"#,
+        ));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                r#"config `routes` is not valid: rule "pager" (routes[0]): `mention` "@oncall" would not notify anyone"#
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn routes_that_are_not_json_are_refused() {
+        let mut values = minimal();
+        values.push(("routes", "stack=dev-*"));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config `routes` is not valid: it is not JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_routes_are_refused() {
+        let mut values = minimal();
+        values.push(("routes", r##"[{"channel": "#a"}]"##));
+        let err = config(&values, &["slackToken", "routes"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(err, SettingsError::SecretRoutes);
+    }
+
+    #[test]
+    fn routes_must_fit_in_the_lambda_environment() {
+        let rule = r##"{"stack": "some-long-stack-name-*", "channel": "#a-long-channel-name"}"##;
+        let routes = format!("[{}]", vec![rule; 60].join(","));
+        let mut values: Vec<(&str, &str)> = minimal();
+        values.push(("routes", &routes));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(matches!(err, SettingsError::RoutesTooLarge(n) if n > MAX_ROUTES_BYTES));
     }
 
     #[test]

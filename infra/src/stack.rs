@@ -6,8 +6,10 @@
 //! goes with the function, and log groups and parameters stand alone. Creation order still
 //! follows data flow: a resource is registered only once the outputs it uses are known.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+
+use handler::config;
 
 use pulumi_gestalt_providers_aws as aws;
 use pulumi_gestalt_providers_random as random;
@@ -291,13 +293,23 @@ fn lambda_function(
         "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
         "path": zip.display().to_string(),
     }));
+    let mut variables: BTreeMap<String, String> = [
+        (config::SLACK_CHANNEL, settings.slack_channel.clone()),
+        (config::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
+        (
+            config::PULUMI_WEBHOOK_SECRET_PARAMETER,
+            names.secret_parameter.clone(),
+        ),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(routes) = &settings.routes {
+        variables.insert(config::ROUTES.to_owned(), routes.clone());
+    }
     let environment: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
-        "variables": {
-            "SLACK_CHANNEL": settings.slack_channel.clone(),
-            "SLACK_TOKEN_PARAMETER": names.token_parameter.clone(),
-            "PULUMI_WEBHOOK_SECRET_PARAMETER": names.secret_parameter.clone(),
-            "RUST_LOG": "info",
-        },
+        "variables": variables,
     }));
     // Naming the log group (an output) also makes the function wait for it: Lambda would
     // otherwise create the group itself on first invocation, without retention.

@@ -30,6 +30,9 @@ pub const TOKEN: &str = "xoxb-fake-0000-token";
 /// A channel the bot can post in (the fake answers with an ID-like channel, as Slack does).
 pub const CHANNEL: &str = "#ops";
 pub const CHANNEL_ID: &str = "C0OPS000001";
+/// A second channel the bot can post in, for routing tests.
+pub const ALERTS_CHANNEL: &str = "#alerts";
+pub const ALERTS_CHANNEL_ID: &str = "C0ALERTS001";
 /// A channel that exists but the bot was not invited to.
 pub const PRIVATE_CHANNEL: &str = "#private";
 pub const ARCHIVED_CHANNEL: &str = "#old";
@@ -286,6 +289,7 @@ async fn post_message(
     let channel = match message["channel"].as_str() {
         None | Some("") => return slack_error("channel_not_found"),
         Some(CHANNEL) | Some(CHANNEL_ID) => CHANNEL_ID,
+        Some(ALERTS_CHANNEL) | Some(ALERTS_CHANNEL_ID) => ALERTS_CHANNEL_ID,
         Some(PRIVATE_CHANNEL) => return slack_error("not_in_channel"),
         Some(ARCHIVED_CHANNEL) => return slack_error("is_archived"),
         Some(_) => return slack_error("channel_not_found"),

@@ -37,6 +37,7 @@ pub fn config(api_url: &str) -> Config {
             retry: quick_retries(),
         },
         webhook_secret: Some(WebhookSecret::new(SECRET.into())),
+        routes: Default::default(),
     }
 }
 

@@ -276,6 +276,7 @@ async fn the_function_runs_the_relay_with_its_settings_but_never_the_token() {
     assert!(
         variables.get("SLACK_TOKEN").is_none() && variables.get("PULUMI_WEBHOOK_SECRET").is_none()
     );
+    assert!(variables.get("ROUTES").is_none(), "no routes configured");
     let logs = run.resource("aws:cloudwatch/logGroup:LogGroup", "function-logs");
     assert_eq!(inputs["loggingConfig"]["logGroup"], logs.outputs["name"]);
     assert_eq!(logs.inputs["retentionInDays"], 14.0);
@@ -323,6 +324,34 @@ async fn without_handler_zip_the_program_builds_the_handler_itself() {
             .contains("building the handler for arm64 with cargo lambda"),
         "{}",
         run.stderr
+    );
+}
+
+#[tokio::test]
+async fn routes_reach_the_function_as_compact_json_the_relay_accepts() {
+    // As the language host passes structured config (`pulumi config set --path 'routes[0].…'`
+    // or `--json`): one JSON string under the key.
+    let rules = json!([
+        {"name": "dev previews", "stack": "dev-*", "kinds": ["stack_preview"], "mute": true},
+        {"name": "prod failures", "stack": "*-prod", "events": ["update_failed", "drift_detected"],
+         "channel": "#alerts", "mention": "<!subteam^S0ONCALL1>"},
+    ]);
+    let mut program = program(false);
+    program.config.insert(
+        "routes".into(),
+        serde_json::to_string_pretty(&rules).unwrap(),
+    );
+    let run = run_ok(&program).await;
+    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let routes = function.inputs["environment"]["variables"]["ROUTES"]
+        .as_str()
+        .expect("ROUTES is set");
+    assert!(!routes.contains('\n'), "compact: {routes}");
+    assert_eq!(serde_json::from_str::<Value>(routes).unwrap(), rules);
+    let parsed = handler::routes::Routes::parse(routes).expect("the relay accepts it");
+    assert_eq!(
+        parsed.names().collect::<Vec<_>>(),
+        ["dev previews", "prod failures"]
     );
 }
 
@@ -486,6 +515,22 @@ async fn a_missing_handler_zip_is_refused() {
             p.config.insert("handlerZip".into(), "nope/bootstrap.zip".into());
         },
         "config `handlerZip` is \"nope/bootstrap.zip\", but no such file: run `pulumi config set handlerZip target/lambda/handler/bootstrap.zip`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_rule_fails_before_anything_is_registered_naming_it() {
+    assert_config_error(
+        |p| {
+            p.config.insert(
+                "routes".into(),
+                r##"[{"name": "prod", "stack": "*-prod", "channel": "#alerts"},
+                     {"name": "pager", "events": ["update_failed"], "mention": "@oncall"}]"##
+                    .into(),
+            );
+        },
+        "config `routes` is not valid: rule \"pager\" (routes[1]): `mention` \"@oncall\" would not notify anyone in Slack: use @here, @channel, <!subteam^S…> (a user group, by ID) or <@U…> (a user, by ID) (see \"Routing\" in the README; `pulumi config get routes` shows the rules)",
     )
     .await;
 }
