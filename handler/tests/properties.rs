@@ -74,25 +74,6 @@ const NASTY: &[&str] = &[
     "",
 ];
 
-const KNOWN_KINDS: &[&str] = &[
-    "stack",
-    "team",
-    "stack_update",
-    "stack_preview",
-    "deployment",
-    "drift_detection",
-    "drift_remediation",
-    "policy_violation",
-    "policy_violation_mandatory",
-    "policy_violation_advisory",
-    "environment",
-    "environment_revision",
-    "environment_revision_tag",
-    "environment_tag",
-    "imported_environment_changed",
-    "ping",
-];
-
 const OPERATIONS: &[&str] = &[
     "update",
     "preview",
@@ -480,7 +461,7 @@ fn ping() -> BoxedStrategy<(String, Value)> {
 fn unknown(names: BoxedStrategy<String>) -> BoxedStrategy<(String, Value)> {
     let kind = prop_oneof![
         3 => "[a-z][a-z_]{0,24}".prop_filter("a kind the relay does not know", |k| {
-            !KNOWN_KINDS.contains(&k.as_str())
+            !Kind::NAMES.contains(&k.as_str())
         }),
         1 => prop::sample::select(
             &["change_request", "brand_new_kind", "<!channel>", "a`b", "x&y", "<@U1>", "*"][..]
