@@ -18,8 +18,8 @@ pub const RETENTION_DAYS: &[i32] = &[
 ];
 
 /// The most `routes` may take as compact JSON. Lambda allows 4 KB of environment variables in
-/// all (names and values); the relay's other variables take at most about 600 bytes (the two
-/// parameter names grow with the project and stack names).
+/// all (names and values); the relay's other variables take at most about 700 bytes (the two
+/// parameter names and the state table's name grow with the project and stack names).
 pub const MAX_ROUTES_BYTES: usize = 3072;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,15 @@ use crate::settings::Settings;
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
 
+/// The Lambda environment variable naming the state table; the relay reads it at start-up.
+pub const STATE_TABLE_VARIABLE: &str = "STATE_TABLE";
+
+/// The state table's key schema and expiry attribute: the contract with the relay's store
+/// (`pk` is a string such as a webhook ID or a deployment key; `expires_at` is epoch seconds,
+/// after which DynamoDB deletes the item on its own, so the table never needs cleaning).
+pub const STATE_TABLE_HASH_KEY: &str = "pk";
+pub const STATE_TABLE_TTL_ATTRIBUTE: &str = "expires_at";
+
 /// API Gateway stage throttling: generous for webhooks, a ceiling for abuse.
 const THROTTLE_BURST: i32 = 50;
 const THROTTLE_RATE: f64 = 25.0;
@@ -36,6 +45,8 @@ struct Names {
     /// SSM parameter names, also handed to the function so it can read them.
     token_parameter: String,
     secret_parameter: String,
+    /// The DynamoDB table of delivery state.
+    state_table: String,
 }
 
 impl Names {
@@ -58,6 +69,7 @@ impl Names {
         Names {
             token_parameter: format!("{parameter_path}/slack-token"),
             secret_parameter: format!("{parameter_path}/webhook-secret"),
+            state_table: format!("{prefix}-state"),
             prefix,
             function,
         }
@@ -123,16 +135,19 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         &tags,
     );
 
+    let state_table = state_table(ctx, &names, &tags);
+
     let permissions = pulumi_combine!(
         function_logs.arn.clone(),
         token_parameter.clone(),
-        secret_parameter.clone()
+        secret_parameter.clone(),
+        state_table.arn.clone()
     )
-    .map(|(logs, token, secret)| {
+    .map(|(logs, token, secret, table)| {
         Some(vec![
             aws::types::iam::RoleInlinePolicy::builder()
                 .name("relay".to_owned())
-                .policy(policy::relay_permissions(&logs, &[token, secret]))
+                .policy(policy::relay_permissions(&logs, &[token, secret], &table))
                 .build_struct(),
         ])
     });
@@ -154,6 +169,7 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         zip,
         &role.arn,
         &function_logs.name,
+        &state_table.name,
         &tags,
     );
     let function_name: Output<String> = function.get_field("name");
@@ -236,6 +252,41 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
     Ok(())
 }
 
+/// The relay's delivery state: one item per claimed webhook ID (exactly-once delivery) and per
+/// deployment or preview (the Slack message later events edit or thread under). On-demand
+/// billing: webhook traffic is bursty and tiny, so provisioned capacity would cost more idle
+/// than all the requests. Items carry `expires_at` and DynamoDB's TTL deletes them; nothing is
+/// kept long enough to need point-in-time recovery, and the default encryption (an AWS-owned
+/// key) needs no KMS grant in the role.
+fn state_table(
+    ctx: &Context,
+    names: &Names,
+    tags: &HashMap<String, String>,
+) -> aws::dynamodb::table::TableResult {
+    aws::dynamodb::table::create(
+        ctx,
+        "state-table",
+        aws::dynamodb::table::TableArgs::builder()
+            .name(names.state_table.clone())
+            .billing_mode("PAY_PER_REQUEST".to_owned())
+            .hash_key(STATE_TABLE_HASH_KEY.to_owned())
+            .attributes(vec![
+                aws::types::dynamodb::TableAttribute::builder()
+                    .name(STATE_TABLE_HASH_KEY.to_owned())
+                    .type_("S".to_owned())
+                    .build_struct(),
+            ])
+            .ttl(
+                aws::types::dynamodb::TableTtl::builder()
+                    .attribute_name(STATE_TABLE_TTL_ATTRIBUTE.to_owned())
+                    .enabled(true)
+                    .build_struct(),
+            )
+            .tags(tags.clone())
+            .build_struct(),
+    )
+}
+
 /// A log group with the configured retention.
 fn log_group(
     ctx: &Context,
@@ -287,6 +338,7 @@ fn lambda_function(
     zip: &Path,
     role_arn: &Output<String>,
     log_group: &Output<String>,
+    state_table: &Output<String>,
     tags: &HashMap<String, String>,
 ) -> pulumi_gestalt_rust::CompositeOutput {
     let code: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
@@ -308,9 +360,13 @@ fn lambda_function(
     if let Some(routes) = &settings.routes {
         variables.insert(config::ROUTES.to_owned(), routes.clone());
     }
-    let environment: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
-        "variables": variables,
-    }));
+    // The table's name as the provider reports it (an output), so the function is only
+    // created once the table exists and always names the table that does.
+    let environment: Output<PulumiAny> = state_table.map(move |table| {
+        let mut variables = variables.clone();
+        variables.insert(STATE_TABLE_VARIABLE.to_owned(), table);
+        pulumi_any!({ "variables": variables })
+    });
     // Naming the log group (an output) also makes the function wait for it: Lambda would
     // otherwise create the group itself on first invocation, without retention.
     let logging = log_group.map(|group| {

@@ -531,6 +531,17 @@ fn provide(
                 ("version", json!("$LATEST")),
             ]
         }
+        "aws:dynamodb/table:Table" => vec![
+            ("name", json!(physical)),
+            (
+                "arn",
+                json!(format!(
+                    "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
+                )),
+            ),
+            ("readCapacity", json!(0)),
+            ("writeCapacity", json!(0)),
+        ],
         "aws:apigatewayv2/api:Api" => vec![
             (
                 "apiEndpoint",
@@ -599,6 +610,7 @@ fn provide(
         "aws:iam/role:Role"
         | "aws:cloudwatch/logGroup:LogGroup"
         | "aws:ssm/parameter:Parameter"
+        | "aws:dynamodb/table:Table"
         | "aws:lambda/function:Function" => physical.clone(),
         _ => format!("{name}-{:08x}", fxhash(&format!("id{name}")) & 0xffff_ffff),
     };

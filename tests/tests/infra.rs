@@ -98,6 +98,7 @@ fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
         ("aws:apigatewayv2/integration:Integration", 1),
         ("aws:apigatewayv2/route:Route", 2),
         ("aws:apigatewayv2/stage:Stage", 1),
+        ("aws:dynamodb/table:Table", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -204,7 +205,7 @@ async fn only_this_api_may_invoke_the_function() {
 }
 
 #[tokio::test]
-async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
+async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use_its_table() {
     let run = run_ok(&program(false)).await;
     let role = run.resource("aws:iam/role:Role", "relay-role");
     let trust: Value =
@@ -226,7 +227,7 @@ async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
         .map(|p| p.outputs["arn"].as_str().unwrap())
         .collect();
     let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 2, "{policy}");
+    assert_eq!(statements.len(), 3, "{policy}");
     assert_eq!(
         statements[0]["Action"],
         json!(["logs:CreateLogStream", "logs:PutLogEvents"])
@@ -244,8 +245,85 @@ async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
         .collect();
     assert_eq!(granted, params);
 
+    // The state table: item reads and writes by key, on the table's own ARN and nothing else
+    // (no `/index/*`, no wildcard, no Scan or Query).
+    let table = run.resource("aws:dynamodb/table:Table", "state-table");
+    let table_arn = table.outputs["arn"].as_str().expect("the table's ARN");
+    assert!(table_arn.starts_with("arn:aws:dynamodb:"), "{table_arn}");
+    assert_eq!(statements[2]["Sid"], "OwnDeliveryState");
+    assert_eq!(statements[2]["Effect"], "Allow");
+    assert_eq!(
+        statements[2]["Action"],
+        json!([
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem"
+        ])
+    );
+    assert_eq!(statements[2]["Resource"], table_arn);
+    for other in &statements[..2] {
+        assert!(!other.to_string().contains("dynamodb"), "{other}");
+    }
+
     let function = run.resource("aws:lambda/function:Function", "relay-function");
     assert_eq!(function.inputs["role"], role.outputs["arn"]);
+}
+
+#[tokio::test]
+async fn the_state_table_is_on_demand_keyed_by_pk_and_expires_items_by_ttl() {
+    for preview in [false, true] {
+        let run = run_ok(&program(preview)).await;
+        let table = run.resource("aws:dynamodb/table:Table", "state-table");
+        let inputs = &table.inputs;
+        assert_eq!(inputs["name"], "pulumi-webhook-relay-dev-state");
+        assert_eq!(inputs["billingMode"], "PAY_PER_REQUEST");
+        assert_eq!(inputs["hashKey"], "pk");
+        assert!(
+            inputs.get("rangeKey").is_none_or(Value::is_null),
+            "no range key: {inputs}"
+        );
+        assert_eq!(inputs["attributes"], json!([{"name": "pk", "type": "S"}]));
+        assert_eq!(
+            inputs["ttl"],
+            json!({"attributeName": "expires_at", "enabled": true})
+        );
+        // On demand means no provisioned capacity; PITR off and the default encryption.
+        for unset in [
+            "readCapacity",
+            "writeCapacity",
+            "pointInTimeRecovery",
+            "serverSideEncryption",
+            "globalSecondaryIndexes",
+            "localSecondaryIndexes",
+            "streamEnabled",
+        ] {
+            assert!(
+                inputs.get(unset).is_none_or(Value::is_null),
+                "`{unset}` is set: {inputs}"
+            );
+        }
+        assert_eq!(inputs["tags"]["app"], "pulumi-webhook-relay");
+        assert_eq!(table.version, "7.48.0", "the aws plugin version");
+    }
+}
+
+#[tokio::test]
+async fn the_function_is_told_the_state_table_by_its_name_output() {
+    let run = run_ok(&program(false)).await;
+    let table = run.resource("aws:dynamodb/table:Table", "state-table");
+    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let variables = &function.inputs["environment"]["variables"];
+    assert_eq!(variables["STATE_TABLE"], table.outputs["name"]);
+    assert_eq!(variables["STATE_TABLE"], "pulumi-webhook-relay-dev-state");
+    // The function is registered after the table (it waits for the name output).
+    let position = |type_: &str| {
+        run.registrations
+            .iter()
+            .position(|r| r.type_ == type_)
+            .unwrap()
+    };
+    assert!(position("aws:dynamodb/table:Table") < position("aws:lambda/function:Function"));
 }
 
 #[tokio::test]
