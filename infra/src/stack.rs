@@ -12,6 +12,7 @@ use std::path::Path;
 use handler::config;
 
 use pulumi_gestalt_providers_aws as aws;
+use pulumi_gestalt_providers_pulumiservice as pulumiservice;
 use pulumi_gestalt_providers_random as random;
 use pulumi_gestalt_rust::{
     Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
@@ -19,6 +20,7 @@ use pulumi_gestalt_rust::{
 };
 
 use crate::policy;
+use crate::register::{Scope, WebhookRegistration};
 use crate::settings::Settings;
 
 /// Lambda's limit on function names.
@@ -245,6 +247,11 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
             .build_struct(),
     );
 
+    if let Some(registration) = &settings.register_webhook {
+        pulumi_cloud_webhook(ctx, registration, &stage.invoke_url, &webhook_secret)?;
+    }
+
+    // Exports last: `add_export` waits for its value, and the webhook above needs the URL too.
     ctx.add_export("url", &stage.invoke_url);
     ctx.add_export("functionName", &function_name);
     ctx.add_export("logGroupName", &function_logs.name);
@@ -285,6 +292,62 @@ fn state_table(
             .tags(tags.clone())
             .build_struct(),
     )
+}
+
+/// The Pulumi Cloud webhook (`registerWebhook`) that sends this organization's or stack's events
+/// to the relay: raw JSON, signed with the relay's own secret, to the stage's URL.
+fn pulumi_cloud_webhook(
+    ctx: &Context,
+    registration: &WebhookRegistration,
+    url: &Output<String>,
+    webhook_secret: &Output<String>,
+) -> anyhow::Result<()> {
+    use pulumiservice::types::{WebhookFilters, WebhookFormat, WebhookGroup};
+    fn members<T: pulumi_gestalt_rust::FromPulumiValue>(
+        names: &[String],
+        what: &str,
+    ) -> anyhow::Result<Option<Vec<T>>> {
+        if names.is_empty() {
+            return Ok(None);
+        }
+        names
+            .iter()
+            .map(|name| {
+                // `register::parse` checked the names against the same schema.
+                pulumiservice::enum_member(name).ok_or_else(|| {
+                    anyhow::anyhow!("{what} {name:?} is not in the pulumiservice schema")
+                })
+            })
+            .collect::<anyhow::Result<Vec<T>>>()
+            .map(Some)
+    }
+    let filters: Option<Vec<WebhookFilters>> = members(&registration.filters, "filter")?;
+    let groups: Option<Vec<WebhookGroup>> = members(&registration.groups, "group")?;
+    let (project, stack) = match &registration.scope {
+        Scope::Organization => (None, None),
+        Scope::Stack { project, stack } => (Some(project.clone()), Some(stack.clone())),
+    };
+    // Which relay sends it, as Pulumi Cloud's webhook list shows it.
+    let display_name = format!("Slack relay ({}/{})", ctx.get_project(), ctx.get_stack());
+    pulumiservice::webhook::create(
+        ctx,
+        "pulumi-cloud-webhook",
+        pulumiservice::webhook::WebhookArgs::builder()
+            .organization_name(registration.organization.clone())
+            .project_name(project)
+            .stack_name(stack)
+            .display_name(display_name)
+            .payload_url(url.clone())
+            // Marked secret here, not only by the provider: Pulumi Gestalt sends no
+            // additionalSecretOutputs, so a plain value would be stored in plain text.
+            .secret(webhook_secret.map(Some).secret())
+            .format(WebhookFormat::Raw)
+            .active(true)
+            .filters(filters)
+            .groups(groups)
+            .build_struct(),
+    );
+    Ok(())
 }
 
 /// A log group with the configured retention.

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "xoxb-111-222-SECRETTOKENVALUE";
 const WEBHOOK_SECRET: &str = "given-webhook-secret-0123456789abcdef";
+const WEBHOOK: &str = "pulumiservice:index:Webhook";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,6 +114,8 @@ fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
 async fn an_update_registers_every_resource_and_each_fits_the_provider_schema() {
     let run = run_ok(&program(false)).await;
     assert_eq!(types(&run), expected_types(true));
+    // Without `registerWebhook`, nothing is registered in Pulumi Cloud.
+    assert!(run.of_type(WEBHOOK).is_empty());
 }
 
 #[tokio::test]
@@ -609,6 +612,145 @@ async fn an_invalid_rule_fails_before_anything_is_registered_naming_it() {
             );
         },
         "config `routes` is not valid: rule \"pager\" (routes[1]): `mention` \"@oncall\" would not notify anyone in Slack: use @here, @channel, <!subteam^S…> (a user group, by ID) or <@U…> (a user, by ID) (see \"Routing\" in the README; `pulumi config get routes` shows the rules)",
+    )
+    .await;
+}
+
+/// `program` with `registerWebhook` set as `pulumi config set --path` leaves it: one JSON object.
+fn with_registration(mut program: Program, registration: Value) -> Program {
+    program
+        .config
+        .insert("registerWebhook".into(), registration.to_string());
+    program
+}
+
+#[tokio::test]
+async fn a_registered_webhook_sends_the_stack_url_signed_with_the_stack_secret() {
+    let mut program = with_registration(
+        program(false),
+        json!({
+            "pulumiOrganization": "acme", "project": "website", "stack": "prod",
+            "filters": ["update_failed", "drift_detected"], "groups": ["deployments"],
+        }),
+    );
+    program
+        .config
+        .insert("webhookSecret".into(), WEBHOOK_SECRET.into());
+    program.secret_keys.push("webhookSecret".into());
+    let run = run_ok(&program).await;
+
+    let webhooks = run.of_type(WEBHOOK);
+    assert_eq!(webhooks.len(), 1);
+    let webhook = webhooks[0];
+    assert_eq!(webhook.version, "1.3.0", "the pulumiservice plugin version");
+    let inputs = &webhook.inputs;
+    assert_eq!(inputs["organizationName"], "acme");
+    assert_eq!(inputs["projectName"], "website");
+    assert_eq!(inputs["stackName"], "prod");
+    assert_eq!(
+        inputs["displayName"],
+        "Slack relay (pulumi-webhook-relay/dev)"
+    );
+    assert_eq!(inputs["format"], "raw");
+    assert_eq!(inputs["active"], true);
+    assert_eq!(
+        inputs["filters"],
+        json!(["update_failed", "drift_detected"])
+    );
+    assert_eq!(inputs["groups"], json!(["deployments"]));
+
+    let url = run.export("url").expect("url is exported");
+    assert!(url.as_str().unwrap().starts_with("https://"), "{url}");
+    assert_eq!(&inputs["payloadUrl"], url);
+
+    // The secret is the relay's, travels wrapped, and stays wrapped in the recorded state.
+    assert!(is_secret(&inputs["secret"]), "{}", inputs["secret"]);
+    assert_eq!(reveal(&inputs["secret"]), WEBHOOK_SECRET);
+    assert!(is_secret(&webhook.outputs["secret"]));
+    for request in &run.requests {
+        let leaks = plaintext_occurrences(request, WEBHOOK_SECRET);
+        assert!(
+            leaks.is_empty(),
+            "plaintext secret at {leaks:?} in {}",
+            request["call"]
+        );
+    }
+    let exported = run.export("webhookSecret").unwrap();
+    assert!(is_secret(exported));
+}
+
+#[tokio::test]
+async fn a_registered_webhook_uses_the_generated_secret_and_is_previewed_too() {
+    let registration = json!({"scope": "organization", "pulumiOrganization": "acme"});
+    let run = run_ok(&with_registration(program(false), registration.clone())).await;
+    let webhook = run.resource(WEBHOOK, "pulumi-cloud-webhook");
+    let inputs = &webhook.inputs;
+    assert!(
+        inputs.get("projectName").is_none_or(Value::is_null)
+            && inputs.get("stackName").is_none_or(Value::is_null),
+        "an organization webhook names no stack: {inputs}"
+    );
+    assert!(
+        inputs.get("filters").is_none_or(Value::is_null),
+        "no filters: every event"
+    );
+    let generated = run.resource(
+        "random:index/randomPassword:RandomPassword",
+        "webhook-secret",
+    );
+    assert!(is_secret(&inputs["secret"]));
+    assert_eq!(
+        reveal(&inputs["secret"]),
+        reveal(&generated.outputs["result"])
+    );
+    assert_eq!(
+        webhook.id,
+        format!("acme/{}", webhook.outputs["name"].as_str().unwrap())
+    );
+
+    // In a preview the URL is not known yet, but the webhook is already planned.
+    let preview = run_ok(&with_registration(program(true), registration)).await;
+    let planned = preview.resource(WEBHOOK, "pulumi-cloud-webhook");
+    assert_eq!(planned.inputs["payloadUrl"], UNKNOWN);
+    assert_eq!(planned.inputs["organizationName"], "acme");
+}
+
+#[tokio::test]
+async fn a_bad_webhook_filter_fails_pulumi_up_naming_the_field_and_value() {
+    let mut program = with_registration(
+        program(false),
+        json!({"pulumiOrganization": "acme", "project": "website", "stack": "prod",
+               "filters": ["update_failed", "update_failure"]}),
+    );
+    program.preview = false;
+    let run = engine::run(&program).await;
+    assert!(!run.success);
+    assert!(run.registrations.is_empty(), "nothing is registered");
+    let stderr = run.stderr.trim();
+    assert!(
+        stderr.starts_with(
+            "error: config `registerWebhook.filters[1]` is \"update_failure\", which is not a Pulumi webhook filter; valid filters: stack_created,"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("run `pulumi config set --path 'registerWebhook.filters[1]' update_failed`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[tokio::test]
+async fn a_stack_webhook_without_its_stack_fails_pulumi_up() {
+    assert_config_error(
+        |p| {
+            p.config.insert(
+                "registerWebhook".into(),
+                r#"{"pulumiOrganization": "acme", "project": "website"}"#.into(),
+            );
+        },
+        "config `registerWebhook.stack` is required with scope stack (the default): the stack whose events to relay, which is not guessed: run `pulumi config set --path registerWebhook.stack <stack>`, or `pulumi config set --path registerWebhook.scope organization` for every stack (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)",
     )
     .await;
 }
