@@ -169,9 +169,11 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         &names,
         settings,
         zip,
-        &role.arn,
-        &function_logs.name,
-        &state_table.name,
+        Wiring {
+            role_arn: &role.arn,
+            log_group: &function_logs.name,
+            state_table: &state_table.name,
+        },
         &tags,
     );
     let function_name: Output<String> = function.get_field("name");
@@ -392,6 +394,13 @@ fn secure_parameter(
     .arn
 }
 
+/// The outputs of other resources the function is given (and so created after).
+struct Wiring<'a> {
+    role_arn: &'a Output<String>,
+    log_group: &'a Output<String>,
+    state_table: &'a Output<String>,
+}
+
 /// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
 /// string, but the engine needs Pulumi's archive object to upload the zip.
 fn lambda_function(
@@ -399,11 +408,14 @@ fn lambda_function(
     names: &Names,
     settings: &Settings,
     zip: &Path,
-    role_arn: &Output<String>,
-    log_group: &Output<String>,
-    state_table: &Output<String>,
+    wiring: Wiring<'_>,
     tags: &HashMap<String, String>,
 ) -> pulumi_gestalt_rust::CompositeOutput {
+    let Wiring {
+        role_arn,
+        log_group,
+        state_table,
+    } = wiring;
     let code: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
         "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
         "path": zip.display().to_string(),
