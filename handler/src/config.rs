@@ -342,6 +342,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_state_table_comes_with_the_default_thread_window() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let config = load_with(
+            &[&base[..], &[("STATE_TABLE", "relay-state")]].concat(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            config.state,
+            Some(StateSettings {
+                table: "relay-state".into(),
+                thread_window: Duration::from_secs(3600),
+            })
+        );
+        let unset = load_with(&base, false).await.unwrap();
+        assert_eq!(unset.state, None, "no table, no state");
+    }
+
+    #[tokio::test]
+    async fn a_bad_table_name_or_thread_window_names_the_variable() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let table = load_with(
+            &[&base[..], &[("STATE_TABLE", "no spaces!")]].concat(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            table.to_string().starts_with("STATE_TABLE is not valid"),
+            "{table}"
+        );
+        let window = [("STATE_TABLE", "t-1"), ("PREVIEW_THREAD_MINUTES", "0")];
+        let window = load_with(&[&base[..], &window[..]].concat(), false)
+            .await
+            .unwrap_err();
+        assert!(
+            window
+                .to_string()
+                .starts_with("PREVIEW_THREAD_MINUTES is not valid"),
+            "{window}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_missing_channel_names_the_variable() {
         let err = load_with(&[("SLACK_TOKEN", "xoxb-1")], false)
             .await
