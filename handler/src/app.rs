@@ -2,7 +2,8 @@
 //! (`lambda_http`) and by the local server (`axum::serve`).
 //!
 //! A delivery goes size check → content type → signature → kind → parse → route → format → Slack
-//! (or, when a route mutes it, an answer without a post). Every
+//! (or, when a route mutes it, an answer without a post); with a state table, Slack is reached
+//! through [`crate::living`] (exactly once, living messages). Every
 //! refusal is JSON `{ok:false, error, message}` with a status that tells Pulumi Cloud whether a
 //! redelivery can help (4xx: no, the request is wrong; 5xx: yes, we could not deliver right now).
 
@@ -21,8 +22,10 @@ use serde_json::json;
 use crate::config::{Config, Output};
 use crate::event::{Event, Kind};
 use crate::format::{self, Message};
+use crate::living::{Failure, Living, Outcome};
 use crate::routes::{Route, Routes};
 use crate::slack::{ClientError, SlackClient, SlackError};
+use crate::state::StateTable;
 use crate::verify::WebhookSecret;
 
 /// Pulumi's payloads are a few KiB; this leaves ample room and bounds memory per request.
@@ -51,10 +54,19 @@ enum Sink {
         client: SlackClient,
         channel: String,
     },
+    /// Slack through the state table: exactly once, living messages.
+    Living {
+        living: Living,
+        channel: String,
+    },
     DryRun {
         channel: Option<String>,
     },
 }
+
+/// How long one invocation holds a delivery id: past API Gateway's 30 s and the Lambda's timeout
+/// (15 s, `infra`), so a claim outlives its holder only when the holder is dead.
+const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Relay {
     pub fn new(config: Config) -> Result<Relay, ClientError> {
@@ -75,6 +87,25 @@ impl Relay {
             secret: config.webhook_secret,
             routes: config.routes,
         })
+    }
+
+    /// Keeps delivery state in `table`: each delivery id is posted once, a deployment's statuses
+    /// edit one message, and an update within `thread_window` of its preview replies under it.
+    /// A dry run stays a dry run.
+    pub fn with_state(mut self, table: StateTable, thread_window: std::time::Duration) -> Relay {
+        self.sink = match self.sink {
+            Sink::Slack { client, channel } => Sink::Living {
+                living: Living {
+                    slack: client,
+                    state: table,
+                    thread_window,
+                    lease: CLAIM_LEASE,
+                },
+                channel,
+            },
+            other => other,
+        };
+        self
     }
 
     pub fn checks_signatures(&self) -> bool {
@@ -123,6 +154,24 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             retry_after_secs: None,
+        }
+    }
+
+    fn from_failure(failure: Failure) -> ApiError {
+        let message = failure.to_string();
+        let retry_later = |code, retry_after: std::time::Duration| ApiError {
+            retry_after_secs: Some(retry_after.as_secs().max(1)),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message.clone())
+        };
+        match failure {
+            Failure::Slack(error) => ApiError::from_slack(error),
+            Failure::State(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "state_unavailable",
+                message.clone(),
+            ),
+            Failure::InFlight { retry_after } => retry_later("delivery_in_progress", retry_after),
+            Failure::Busy { retry_after } => retry_later("message_in_progress", retry_after),
         }
     }
 
@@ -242,6 +291,8 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
 
 enum Delivered {
     Posted(crate::slack::Posted),
+    /// Through the state table: posted, replied, updated, or found already delivered.
+    Living(Outcome),
     DryRun {
         channel: Option<String>,
         /// The routing rule that chose the channel, if any.
@@ -258,6 +309,7 @@ impl Delivered {
     fn outcome(&self) -> &'static str {
         match self {
             Delivered::Posted(_) => "posted",
+            Delivered::Living(outcome) => outcome.as_str(),
             Delivered::DryRun { .. } => "dry_run",
             Delivered::Muted { .. } => "muted",
         }
@@ -273,6 +325,19 @@ impl IntoResponse for Delivered {
             channel: &'a str,
             ts: &'a str,
         }
+        /// `{ok: true, channel, ts}` and what the state table made of the event: `"outcome":
+        /// "updated" | "replied" | "duplicate" | "superseded"` (absent for a plain post), with the
+        /// thread of a reply.
+        #[derive(serde::Serialize)]
+        struct Living<'a> {
+            ok: bool,
+            channel: &'a str,
+            ts: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            outcome: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            thread_ts: Option<&'a str>,
+        }
         match self {
             Delivered::Posted(posted) => axum::Json(Posted {
                 ok: true,
@@ -280,6 +345,20 @@ impl IntoResponse for Delivered {
                 ts: &posted.ts,
             })
             .into_response(),
+            Delivered::Living(outcome) => {
+                let posted = outcome.posted();
+                axum::Json(Living {
+                    ok: true,
+                    channel: &posted.channel,
+                    ts: &posted.ts,
+                    outcome: Some(outcome.as_str()).filter(|o| *o != "posted"),
+                    thread_ts: match &outcome {
+                        Outcome::Replied { thread_ts, .. } => Some(thread_ts),
+                        _ => None,
+                    },
+                })
+                .into_response()
+            }
             Delivered::DryRun {
                 channel,
                 route,
@@ -348,23 +427,37 @@ async fn deliver(
     if let Some(mention) = mention {
         message.mention(mention);
     }
+    let name_route = |mut error: ApiError| {
+        // Slack's hints name SLACK_CHANNEL; say where a routed channel came from.
+        if let (Some(channel), Some(rule)) = (routed_channel, route.rule()) {
+            error.message.push_str(&format!(
+                " — channel {channel} was chosen by the routes rule {rule:?}"
+            ));
+        }
+        error
+    };
     match &relay.sink {
+        Sink::Living { living, channel } => {
+            let channel = routed_channel.unwrap_or(channel.as_str());
+            living
+                .deliver(
+                    &event,
+                    trace.id.as_deref(),
+                    channel,
+                    &message,
+                    mention.is_some(),
+                )
+                .await
+                .map(Delivered::Living)
+                .map_err(|failure| name_route(ApiError::from_failure(failure)))
+        }
         Sink::Slack { client, channel } => {
             let channel = routed_channel.unwrap_or(channel.as_str());
             client
                 .post_message(channel, &message)
                 .await
                 .map(Delivered::Posted)
-                .map_err(|error| {
-                    let mut error = ApiError::from_slack(error);
-                    // Slack's hints name SLACK_CHANNEL; say where a routed channel came from.
-                    if let (Some(channel), Some(rule)) = (routed_channel, route.rule()) {
-                        error.message.push_str(&format!(
-                            " — channel {channel} was chosen by the routes rule {rule:?}"
-                        ));
-                    }
-                    error
-                })
+                .map_err(|error| name_route(ApiError::from_slack(error)))
         }
         Sink::DryRun { channel } => {
             let channel = routed_channel

@@ -17,6 +17,46 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::body::SdkBody;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+/// What every AWS SDK client of the relay shares (SSM, DynamoDB): credentials, region and this
+/// module's HTTP client, from environment variables only (`var` looks one up).
+///
+/// On Lambda the execution role's credentials are `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+/// `AWS_SESSION_TOKEN`, and the region is `AWS_REGION`; `AWS_ENDPOINT_URL` points every client at a
+/// local emulator (callers apply the per-service `AWS_ENDPOINT_URL_<SERVICE>`). `aws-config`'s
+/// full chain (profiles, SSO, IMDS, STS) is left out on purpose: it was a fifth of the Lambda zip
+/// (BENCHMARKS.md). Locally, export credentials first (`aws configure export-credentials --format env`).
+pub fn sdk_config(var: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, String> {
+    use aws_sdk_ssm::config::{BehaviorVersion, Credentials, SharedCredentialsProvider};
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
+    let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+        return Err(
+            "AWS credentials are not in the environment (AWS_ACCESS_KEY_ID, \
+                    AWS_SECRET_ACCESS_KEY; Lambda sets them from the function's role)"
+                .to_owned(),
+        );
+    };
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .ok_or("AWS_REGION is not set")?;
+    // The SDK's default connect timeout; its read timeout is applied per request.
+    let http = crate::slack::http_client_builder()
+        .connect_timeout(Duration::from_millis(3100))
+        .build()
+        .map_err(|e| format!("could not build the HTTP client for AWS: {e}"))?;
+    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment");
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(client(http));
+    if let Some(url) = var("AWS_ENDPOINT_URL") {
+        config = config.endpoint_url(url);
+    }
+    Ok(config.build())
+}
 
 /// An SDK HTTP client sending through `http`, applying the SDK's read timeout per request.
 ///

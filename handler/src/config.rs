@@ -22,6 +22,12 @@ pub const SLACK_DEADLINE_MS: &str = "SLACK_DEADLINE_MS";
 /// A JSON array of routing rules ([`crate::routes`]); unset means every event goes to
 /// `SLACK_CHANNEL`.
 pub const ROUTES: &str = "ROUTES";
+/// The DynamoDB table holding delivery state ([`crate::state`]); unset means no exactly-once
+/// bookkeeping and one new message per event.
+pub const STATE_TABLE: &str = "STATE_TABLE";
+/// How long after a preview the stack's update still replies in the preview's thread.
+pub const PREVIEW_THREAD_MINUTES: &str = "PREVIEW_THREAD_MINUTES";
+pub const DEFAULT_PREVIEW_THREAD_MINUTES: u64 = 60;
 
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
 
@@ -32,6 +38,15 @@ pub struct Config {
     pub webhook_secret: Option<WebhookSecret>,
     /// Empty when `ROUTES` is unset.
     pub routes: Routes,
+    /// Set when `STATE_TABLE` is (never in a dry run, which posts nothing).
+    pub state: Option<StateSettings>,
+}
+
+/// Where delivery state lives and how long a preview waits for its update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateSettings {
+    pub table: String,
+    pub thread_window: Duration,
 }
 
 /// Where formatted messages go.
@@ -73,13 +88,7 @@ pub trait ParameterStore {
     fn get(&self, name: &str) -> impl Future<Output = Result<SecretString, String>> + Send;
 }
 
-/// SSM Parameter Store through the AWS SDK.
-///
-/// Credentials and region come from the environment only: on Lambda the execution role's
-/// credentials are `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, and the
-/// region is `AWS_REGION`; `AWS_ENDPOINT_URL` points it at a local emulator. `aws-config`'s full
-/// chain (profiles, SSO, IMDS, STS) is left out on purpose: it was a fifth of the Lambda zip
-/// (BENCHMARKS.md). Locally, export credentials first (`aws configure export-credentials --format env`).
+/// SSM Parameter Store through the AWS SDK, configured by [`crate::aws_http::sdk_config`].
 pub struct Ssm(Result<aws_sdk_ssm::Client, String>);
 
 impl Ssm {
@@ -88,32 +97,12 @@ impl Ssm {
     }
 }
 
-/// The client [`Ssm`] uses, configured from the variables `var` looks up.
+/// The client [`Ssm`] uses, configured from the variables `var` looks up
+/// (`AWS_ENDPOINT_URL_SSM` overrides `AWS_ENDPOINT_URL`).
 pub fn ssm_client(var: impl Fn(&str) -> Option<String>) -> Result<aws_sdk_ssm::Client, String> {
-    use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-    let var = |name: &str| var(name).filter(|v| !v.is_empty());
-    let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
-        return Err(
-            "AWS credentials are not in the environment (AWS_ACCESS_KEY_ID, \
-                    AWS_SECRET_ACCESS_KEY; Lambda sets them from the function's role)"
-                .to_owned(),
-        );
-    };
-    let region = var("AWS_REGION")
-        .or_else(|| var("AWS_DEFAULT_REGION"))
-        .ok_or("AWS_REGION is not set")?;
-    // The SDK's default connect timeout; its read timeout is applied per request.
-    let http = crate::slack::http_client_builder()
-        .connect_timeout(std::time::Duration::from_millis(3100))
-        .build()
-        .map_err(|e| format!("could not build the HTTP client for SSM: {e}"))?;
-    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "environment");
-    let mut config = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .credentials_provider(credentials)
-        .http_client(crate::aws_http::client(http));
-    if let Some(url) = var("AWS_ENDPOINT_URL_SSM").or_else(|| var("AWS_ENDPOINT_URL")) {
+    let sdk = crate::aws_http::sdk_config(&var)?;
+    let mut config = aws_sdk_ssm::config::Builder::from(&sdk);
+    if let Some(url) = var("AWS_ENDPOINT_URL_SSM").filter(|v| !v.is_empty()) {
         config = config.endpoint_url(url);
     }
     Ok(aws_sdk_ssm::Client::from_conf(config.build()))
@@ -159,6 +148,13 @@ pub async fn load<S: ParameterStore>(
             why: e.to_string(),
         })?,
         None => Routes::default(),
+    };
+    let state = match var(STATE_TABLE)? {
+        Some(table) if !dry_run => Some(StateSettings {
+            table: valid_table_name(table.trim())?,
+            thread_window: thread_window(var(PREVIEW_THREAD_MINUTES)?)?,
+        }),
+        _ => None,
     };
     let token = (var(SLACK_TOKEN)?, var(SLACK_TOKEN_PARAMETER)?);
     let secret = (
@@ -228,7 +224,36 @@ pub async fn load<S: ParameterStore>(
         output,
         webhook_secret,
         routes,
+        state,
     })
+}
+
+/// DynamoDB's table-name rule, checked here so a typo fails at start-up, not on the first webhook.
+fn valid_table_name(table: &str) -> Result<String, ConfigError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if (3..=255).contains(&table.len()) && table.chars().all(allowed) {
+        Ok(table.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            var: STATE_TABLE,
+            why: format!(
+                "{table:?} is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, _ - .)"
+            ),
+        })
+    }
+}
+
+fn thread_window(minutes: Option<String>) -> Result<Duration, ConfigError> {
+    let Some(minutes) = minutes else {
+        return Ok(Duration::from_secs(DEFAULT_PREVIEW_THREAD_MINUTES * 60));
+    };
+    match minutes.trim().parse::<u64>() {
+        Ok(m) if (1..=1440).contains(&m) => Ok(Duration::from_secs(m * 60)),
+        _ => Err(ConfigError::Invalid {
+            var: PREVIEW_THREAD_MINUTES,
+            why: format!("{minutes:?} is not a whole number of minutes from 1 to 1440"),
+        }),
+    }
 }
 
 /// A secret given either directly or as an SSM parameter name, but not both.
@@ -314,6 +339,51 @@ mod tests {
         assert_eq!(channel, "#ops");
         assert_eq!(token.expose_secret(), "xoxb-1");
         assert!(config.webhook_secret.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_state_table_comes_with_the_default_thread_window() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let config = load_with(
+            &[&base[..], &[("STATE_TABLE", "relay-state")]].concat(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            config.state,
+            Some(StateSettings {
+                table: "relay-state".into(),
+                thread_window: Duration::from_secs(3600),
+            })
+        );
+        let unset = load_with(&base, false).await.unwrap();
+        assert_eq!(unset.state, None, "no table, no state");
+    }
+
+    #[tokio::test]
+    async fn a_bad_table_name_or_thread_window_names_the_variable() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let table = load_with(
+            &[&base[..], &[("STATE_TABLE", "no spaces!")]].concat(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            table.to_string().starts_with("STATE_TABLE is not valid"),
+            "{table}"
+        );
+        let window = [("STATE_TABLE", "t-1"), ("PREVIEW_THREAD_MINUTES", "0")];
+        let window = load_with(&[&base[..], &window[..]].concat(), false)
+            .await
+            .unwrap_err();
+        assert!(
+            window
+                .to_string()
+                .starts_with("PREVIEW_THREAD_MINUTES is not valid"),
+            "{window}"
+        );
     }
 
     #[tokio::test]

@@ -423,8 +423,63 @@ impl Event {
                 None => Filters::default(),
             },
             Event::Esc(kind, e) => esc_filter(*kind, e.action.as_deref()).into(),
-            Event::Team(_) | Event::Ping(_) | Event::Other(_) => Filters::default(),
+            Event::Other(other) => other.filters(),
+            Event::Team(_) | Event::Ping(_) => Filters::default(),
         }
+    }
+}
+
+impl OtherEvent {
+    /// The filter names of a body that did not fit its kind's shape, read from the fields that
+    /// decide them: a failed update with one odd field is still a failure to routing (and to its
+    /// `mention`).
+    fn filters(&self) -> Filters {
+        let text = |pointer: &str| {
+            self.payload
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let status = |pointer: &str| text(pointer).map(Status::from);
+        let typed = match &self.kind {
+            Kind::StackUpdate | Kind::StackPreview => {
+                let update = UpdateEvent {
+                    result: status("/result"),
+                    kind: text("/kind").map(Operation::from),
+                    is_preview: self
+                        .payload
+                        .pointer("/isPreview")
+                        .and_then(serde_json::Value::as_bool),
+                    ..UpdateEvent::default()
+                };
+                if self.kind == Kind::StackPreview {
+                    Event::StackPreview(update)
+                } else {
+                    Event::StackUpdate(update)
+                }
+            }
+            Kind::Deployment => Event::Deployment(DeploymentEvent {
+                status: status("/status"),
+                ..DeploymentEvent::default()
+            }),
+            Kind::DriftDetection => Event::DriftDetection(DriftDetectionEvent {
+                status: status("/status"),
+                drift_detected: self
+                    .payload
+                    .pointer("/driftDetected")
+                    .and_then(serde_json::Value::as_bool),
+                ..DriftDetectionEvent::default()
+            }),
+            Kind::DriftRemediation => Event::DriftRemediation(DriftRemediationEvent {
+                status: status("/status"),
+                ..DriftRemediationEvent::default()
+            }),
+            Kind::PolicyViolation(level) => {
+                Event::PolicyViolation(*level, PolicyViolationEvent::default())
+            }
+            _ => return Filters::default(),
+        };
+        typed.filters()
     }
 }
 

@@ -7,7 +7,9 @@
 //! - [`event`]: typed webhook payloads and the Pulumi filter names they answer to;
 //! - [`routes`]: which channel an event goes to, whom it notifies, or whether it is muted;
 //! - [`format`]: Slack Block Kit messages within Slack's limits;
-//! - [`slack`]: the `chat.postMessage` client with retries and a deadline;
+//! - [`slack`]: the `chat.postMessage` / `chat.update` client with retries and a deadline;
+//! - [`state`]: delivery state in DynamoDB (claims per delivery id, living messages' places);
+//! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
 //! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
 
 pub mod app;
@@ -15,6 +17,8 @@ pub mod aws_http;
 pub mod config;
 pub mod event;
 pub mod format;
+pub mod living;
 pub mod routes;
 pub mod slack;
+pub mod state;
 pub mod verify;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use handler::app::{Relay, router};
 use handler::config;
+use handler::state::StateTable;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -59,7 +60,15 @@ async fn main() -> anyhow::Result<()> {
         let rules: Vec<&str> = config.routes.names().collect();
         tracing::info!(rules = %rules.join(", "), "routes loaded");
     }
-    let relay = Relay::new(config).context("could not build the Slack HTTP client")?;
+    let state = config.state.clone();
+    let mut relay = Relay::new(config).context("could not build the Slack HTTP client")?;
+    if let Some(settings) = state {
+        let table = StateTable::from_env(&settings.table, |name| std::env::var(name).ok())
+            .map_err(|why| anyhow::anyhow!(why))
+            .with_context(|| format!("{} is set, but no DynamoDB client", config::STATE_TABLE))?;
+        tracing::info!(table = %settings.table, "delivery state kept in DynamoDB");
+        relay = relay.with_state(table, settings.thread_window);
+    }
     if !relay.checks_signatures() {
         tracing::warn!(
             "no webhook secret is set (PULUMI_WEBHOOK_SECRET or PULUMI_WEBHOOK_SECRET_PARAMETER): \

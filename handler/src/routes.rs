@@ -180,7 +180,12 @@ impl Routes {
         for (index, item) in items.into_iter().enumerate() {
             // The name is read before the typed parse, so that even a rule that does not parse
             // is named in the error.
-            let given_name = item.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+            let given_name = item.get("name").and_then(|n| match n {
+                serde_json::Value::String(name) => Some(name.clone()),
+                // As the typed parse reads it (`text`): `--path` stores 2024 as a number.
+                serde_json::Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            });
             let id = RuleId {
                 index,
                 name: given_name,
@@ -202,6 +207,13 @@ impl Routes {
                     "the name {:?} is already used by routes[{earlier}]; names must be unique, \
                      since logs and muted answers report the rule by name",
                     rule.name
+                )));
+            }
+            if let Some(catch_all) = rules.iter().find(|r| r.matches_everything()) {
+                return Err(fail(format!(
+                    "it can never match: the earlier rule {:?} has no conditions, so it takes \
+                     every event first; put this rule before it",
+                    catch_all.name
                 )));
             }
             rules.push(rule);
@@ -280,7 +292,7 @@ impl Rule {
             // Both must hold, so an event name of another kind makes the rule dead.
             if let Some(filter) = events
                 .iter()
-                .find(|f| !kinds.iter().any(|k| same_family(k, &f.kind())))
+                .find(|f| !kinds.iter().any(|k| can_carry(k, **f)))
             {
                 return Err(format!(
                     "it can never match: `events` has {filter}, which comes with kind {}, \
@@ -310,10 +322,20 @@ impl Rule {
                         .into(),
                 );
             }
-            (_, channel, mention) => Action::Post {
-                channel: channel.map(check_channel).transpose()?,
-                mention: mention.as_deref().map(parse_mention).transpose()?,
-            },
+            (_, channel, mention) => {
+                if mention.is_some() && !can_fail(kinds.as_deref(), events.as_deref()) {
+                    return Err(
+                        "`mention` is only added to failures, and this rule matches no failure \
+                         (see which filter names are failures in the README); leave it out or \
+                         widen `kinds` / `events`"
+                            .into(),
+                    );
+                }
+                Action::Post {
+                    channel: channel.map(check_channel).transpose()?,
+                    mention: mention.as_deref().map(parse_mention).transpose()?,
+                }
+            }
         };
         Ok(Rule {
             name,
@@ -324,6 +346,15 @@ impl Rule {
             events,
             action,
         })
+    }
+
+    /// A rule without conditions: every event stops here.
+    fn matches_everything(&self) -> bool {
+        self.organization.is_none()
+            && self.project.is_none()
+            && self.stack.is_none()
+            && self.kinds.is_none()
+            && self.events.is_none()
     }
 
     fn matches(&self, kind: &Kind, origin: &Origin<'_>, filters: Filters) -> bool {
@@ -353,11 +384,24 @@ fn kind_matches(rule: &Kind, event: &Kind) -> bool {
         || (*rule == Kind::PolicyViolation(None) && matches!(event, Kind::PolicyViolation(_)))
 }
 
-/// Kinds equal up to the policy violation level.
-fn same_family(a: &Kind, b: &Kind) -> bool {
-    match (a, b) {
-        (Kind::PolicyViolation(_), Kind::PolicyViolation(_)) => true,
-        _ => a == b,
+/// Whether an event matching `kinds` and `events` can be a failure, which a mention needs.
+fn can_fail(kinds: Option<&[Kind]>, events: Option<&[Filter]>) -> bool {
+    let candidates: Vec<Filter> = match events {
+        Some(events) => events.to_vec(),
+        None => Filter::ALL.to_vec(),
+    };
+    candidates
+        .iter()
+        .any(|f| f.is_failure() && kinds.is_none_or(|kinds| kinds.iter().any(|k| can_carry(k, *f))))
+}
+
+/// Whether a delivery of kind `kind` can have the filter name `filter`. A level-specific policy
+/// kind (`policy_violation_advisory`) only carries its own level's name, which is the kind's name.
+fn can_carry(kind: &Kind, filter: Filter) -> bool {
+    match kind {
+        Kind::PolicyViolation(Some(_)) => filter.as_str() == kind.as_str(),
+        Kind::PolicyViolation(None) => matches!(filter.kind(), Kind::PolicyViolation(_)),
+        _ => *kind == filter.kind(),
     }
 }
 
@@ -486,6 +530,16 @@ impl Glob {
         if pattern.trim() != pattern {
             return Err("starts or ends with a space, which no Pulumi name does".into());
         }
+        // Organization, project, stack and ESC names are letters, digits, `-`, `_` and `.`.
+        if let Some(c) = pattern
+            .chars()
+            .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '*' | '?')))
+        {
+            return Err(format!(
+                "has {c:?}, which no Pulumi organization, project or stack name contains, so \
+                 it can never match"
+            ));
+        }
         Ok(Glob(pattern.chars().collect()))
     }
 
@@ -559,7 +613,69 @@ mod tests {
         event.filters().iter().map(Filter::as_str).collect()
     }
 
+    // --- rules that could never do what they say are refused ---
+
+    #[test]
+    fn a_rule_after_a_catch_all_is_refused_because_it_is_unreachable() {
+        let e = error(
+            r##"[{"name": "all", "channel": "#ops"}, {"name": "prod", "stack": "*-prod", "channel": "#p"}]"##,
+        );
+        assert!(
+            e.starts_with("rule \"prod\" (routes[1]): it can never match"),
+            "{e}"
+        );
+        assert!(e.contains("\"all\""), "{e}");
+    }
+
+    #[test]
+    fn a_level_specific_policy_kind_with_the_other_levels_event_is_refused() {
+        let e = error(
+            r##"[{"kinds": ["policy_violation_advisory"], "events": ["policy_violation_mandatory"], "channel": "#p"}]"##,
+        );
+        assert!(e.contains("it can never match"), "{e}");
+        // The plain kind carries either level.
+        routes(
+            r##"[{"kinds": ["policy_violation"], "events": ["policy_violation_mandatory"], "channel": "#p"}]"##,
+        );
+    }
+
+    #[test]
+    fn a_mention_on_a_rule_that_matches_no_failure_is_refused() {
+        let e = error(r##"[{"events": ["update_succeeded"], "mention": "@here"}]"##);
+        assert!(e.contains("`mention` is only added to failures"), "{e}");
+        let e = error(r##"[{"kinds": ["ping"], "mention": "@here"}]"##);
+        assert!(e.contains("`mention` is only added to failures"), "{e}");
+        routes(r##"[{"kinds": ["stack_update"], "mention": "@here"}]"##);
+    }
+
+    #[test]
+    fn a_numeric_name_is_reported_as_written_even_when_the_rule_is_refused() {
+        let e = error(r##"[{"name": 2024, "chanel": "#ops"}]"##);
+        assert!(e.starts_with("rule \"2024\" (routes[0])"), "{e}");
+    }
+
+    #[test]
+    fn a_pattern_with_a_character_no_pulumi_name_has_is_refused() {
+        let e = error(r##"[{"stack": "#prod", "channel": "#p"}]"##);
+        assert!(e.contains("`stack` \"#prod\" has '#'"), "{e}");
+        routes(r##"[{"project": "web.v2_*", "stack": "eu-?", "channel": "#p"}]"##);
+    }
+
     // --- outcomes: Pulumi's filter names, derived from the typed event ---
+
+    #[test]
+    fn a_failed_update_with_an_odd_field_is_still_a_failure() {
+        // `resourceChanges` is not a map of counts: the body is relayed as JSON (Event::Other),
+        // but its result still decides the filter name, and so the route and its mention.
+        let odd = event(
+            "stack_update",
+            r#"{"stackName": "web-prod", "kind": "destroy", "result": "failed", "resourceChanges": "many"}"#,
+        );
+        assert!(matches!(odd, Event::Other(_)), "{odd:?}");
+        assert_eq!(filter_names(&odd), ["destroy_failed"]);
+        let deployment = event("deployment", r#"{"status": "failed", "version": "seven"}"#);
+        assert_eq!(filter_names(&deployment), ["deployment_failed"]);
+    }
 
     #[test]
     fn stack_updates_are_named_by_operation_and_result() {

@@ -1,4 +1,5 @@
-//! Posts messages with Slack's Web API `chat.postMessage`, retrying what Slack says is transient.
+//! Posts messages with Slack's Web API `chat.postMessage` (also as thread replies) and edits them
+//! with `chat.update`, retrying what Slack says is transient.
 //!
 //! Slack reports most failures as HTTP 200 with `{"ok": false, "error": "…"}`; those are sorted into
 //! permanent errors (bad token, unknown channel: retrying cannot help) and transient ones. HTTP 429
@@ -64,6 +65,9 @@ fn hint(error: &str) -> &'static str {
             " (the Slack bot token is wrong or no longer valid: set a current xoxb- token)"
         }
         "missing_scope" => " (the Slack app needs the chat:write scope)",
+        "cant_update_message" | "edit_window_closed" | "message_not_found" => {
+            " (the message to edit is gone or no longer editable)"
+        }
         _ => "",
     }
 }
@@ -103,18 +107,42 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A reply's place: under the message `ts`, also shown in the channel when `broadcast`.
+#[derive(Debug, Clone, Copy)]
+pub struct Thread<'a> {
+    pub ts: &'a str,
+    pub broadcast: bool,
+}
+
 /// The `chat.postMessage` JSON body posting `message` to `channel`: the bytes that go on the wire.
 pub fn post_message_body(channel: &str, message: &Message) -> Vec<u8> {
+    to_body(&Call {
+        channel,
+        ts: None,
+        thread_ts: None,
+        reply_broadcast: false,
+        message,
+    })
+}
+
+fn to_body(call: &Call<'_>) -> Vec<u8> {
     // Sized for a typical message, so the buffer is not regrown five times while writing it.
     let mut body = Vec::with_capacity(2048);
-    serde_json::to_writer(&mut body, &PostMessage { channel, message })
+    serde_json::to_writer(&mut body, call)
         .expect("a message of strings and lists always serializes");
     body
 }
 
+/// The arguments of `chat.postMessage` (`thread_ts`, `reply_broadcast`) and `chat.update` (`ts`).
 #[derive(Serialize)]
-struct PostMessage<'a> {
+struct Call<'a> {
     channel: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ts: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_ts: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    reply_broadcast: bool,
     #[serde(flatten)]
     message: &'a Message,
 }
@@ -133,6 +161,7 @@ pub struct SlackClient {
     http: reqwest::Client,
     /// Parsed once: parsing (with IDNA) on every post showed in profiles.
     post_message_url: reqwest::Url,
+    update_url: reqwest::Url,
     token: SecretString,
     policy: RetryPolicy,
 }
@@ -177,14 +206,17 @@ impl SlackClient {
             .connect_timeout(policy.attempt_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
-        let url = format!("{}/chat.postMessage", api_url.trim_end_matches('/'));
-        let post_message_url = reqwest::Url::parse(&url).map_err(|e| ClientError::Url {
-            url: api_url.to_owned(),
-            why: e.to_string(),
-        })?;
+        let method_url = |method: &str| {
+            let url = format!("{}/{method}", api_url.trim_end_matches('/'));
+            reqwest::Url::parse(&url).map_err(|e| ClientError::Url {
+                url: api_url.to_owned(),
+                why: e.to_string(),
+            })
+        };
         Ok(SlackClient {
             http,
-            post_message_url,
+            post_message_url: method_url("chat.postMessage")?,
+            update_url: method_url("chat.update")?,
             token,
             policy,
         })
@@ -196,17 +228,55 @@ impl SlackClient {
         channel: &str,
         message: &Message,
     ) -> Result<Posted, SlackError> {
+        self.post(channel, message, None).await
+    }
+
+    /// Posts `message` to `channel`, as a reply in `thread` if given.
+    pub async fn post(
+        &self,
+        channel: &str,
+        message: &Message,
+        thread: Option<Thread<'_>>,
+    ) -> Result<Posted, SlackError> {
+        let body = to_body(&Call {
+            channel,
+            ts: None,
+            thread_ts: thread.map(|t| t.ts),
+            reply_broadcast: thread.is_some_and(|t| t.broadcast),
+            message,
+        });
+        self.call(&self.post_message_url, body).await
+    }
+
+    /// Replaces the text and blocks of the message at `posted` (`chat.update`); editing is
+    /// idempotent, so the same retries as for posting apply.
+    pub async fn update_message(
+        &self,
+        posted: &Posted,
+        message: &Message,
+    ) -> Result<Posted, SlackError> {
+        let body = to_body(&Call {
+            channel: &posted.channel,
+            ts: Some(&posted.ts),
+            thread_ts: None,
+            reply_broadcast: false,
+            message,
+        });
+        self.call(&self.update_url, body).await
+    }
+
+    /// Sends `body` (serialized once: retries resend the same bytes) to the method at `url`,
+    /// retrying transient failures until the deadline.
+    async fn call(&self, url: &reqwest::Url, body: Vec<u8>) -> Result<Posted, SlackError> {
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
-        // Serialized once: retries resend the same bytes.
-        let body = post_message_body(channel, message);
         let mut backoff = self.policy.first_backoff;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let left = deadline.saturating_duration_since(Instant::now());
             let timeout = left.min(self.policy.attempt_timeout);
-            let (wait, why, rate_limited) = match self.attempt(&body, timeout).await {
+            let (wait, why, rate_limited) = match self.attempt(url, &body, timeout).await {
                 Attempt::Done(posted) => return Ok(posted),
                 Attempt::Fatal(error) => return Err(error),
                 Attempt::Retry {
@@ -236,10 +306,10 @@ impl SlackClient {
         }
     }
 
-    async fn attempt(&self, body: &[u8], timeout: Duration) -> Attempt {
+    async fn attempt(&self, url: &reqwest::Url, body: &[u8], timeout: Duration) -> Attempt {
         let request = self
             .http
-            .post(self.post_message_url.clone())
+            .post(url.clone())
             .header(
                 AUTHORIZATION,
                 format!("Bearer {}", self.token.expose_secret()),

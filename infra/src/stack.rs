@@ -26,9 +26,6 @@ use crate::settings::Settings;
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
 
-/// The Lambda environment variable naming the state table; the relay reads it at start-up.
-pub const STATE_TABLE_VARIABLE: &str = "STATE_TABLE";
-
 /// The state table's key schema and expiry attribute: the contract with the relay's store
 /// (`pk` is a string such as a webhook ID or a deployment key; `expires_at` is epoch seconds,
 /// after which DynamoDB deletes the item on its own, so the table never needs cleaning).
@@ -439,7 +436,7 @@ fn lambda_function(
     // created once the table exists and always names the table that does.
     let environment: Output<PulumiAny> = state_table.map(move |table| {
         let mut variables = variables.clone();
-        variables.insert(STATE_TABLE_VARIABLE.to_owned(), table);
+        variables.insert(config::STATE_TABLE.to_owned(), table);
         pulumi_any!({ "variables": variables })
     });
     // Naming the log group (an output) also makes the function wait for it: Lambda would

@@ -1,9 +1,12 @@
 //! A stand-in for Slack's Web API on loopback, for tests and load runs.
 //!
-//! It behaves like `chat.postMessage` does: bearer-token auth (`not_authed`, `invalid_auth`),
+//! It behaves like `chat.postMessage` and `chat.update` do: bearer-token auth (`not_authed`, `invalid_auth`),
 //! channel checks (`channel_not_found`, `not_in_channel`, `is_archived`), message validation
 //! against Block Kit limits (`no_text`, `invalid_blocks`, `msg_too_long`), errors as HTTP 200 with
-//! `ok:false`, and `{ok, channel, ts, message}` on success. Tests can script failures ahead of
+//! `ok:false`, and `{ok, channel, ts, message}` on success. `chat.postMessage` records `thread_ts`
+//! and `reply_broadcast`; `chat.update` needs the channel's ID (a name is `channel_not_found`, as in
+//! Slack) and an existing message (`message_not_found`; tests can delete one), and replaces its
+//! text and blocks. Tests can script failures ahead of
 //! the normal answer: HTTP 429 with `Retry-After`, 5xx, hangs, non-JSON bodies, `ok:false` codes,
 //! and connection resets; or install a [`FaultRule`] that picks a fault by request number, for
 //! faults in the middle of a load run. Like Slack, it takes JSON or form-encoded bodies (the Node
@@ -73,6 +76,16 @@ impl Post {
         self.body["text"].as_str().unwrap_or("")
     }
 
+    /// The message this one replies under, if it is a thread reply.
+    pub fn thread_ts(&self) -> Option<&str> {
+        self.body["thread_ts"].as_str()
+    }
+
+    /// A thread reply also shown in the channel.
+    pub fn broadcast(&self) -> bool {
+        self.body["reply_broadcast"] == true
+    }
+
     /// Every text in the message's blocks, joined by newlines: what a reader sees.
     /// The Pulumi delivery id shown in the message footer ("delivery `<id>`").
     pub fn delivery_id(&self) -> Option<String> {
@@ -112,6 +125,10 @@ struct Inner {
     count_only: bool,
     posted: usize,
     posts: Vec<Post>,
+    /// Accepted `chat.update` calls, in order.
+    edits: Vec<Post>,
+    /// Each message as it reads now, by ts (posts and edits applied; deleted ones removed).
+    current: HashMap<String, Post>,
     attempts: usize,
     next_ts: u64,
 }
@@ -149,6 +166,7 @@ impl FakeSlack {
         }));
         let app = Router::new()
             .route("/api/chat.postMessage", post(post_message))
+            .route("/api/chat.update", post(update))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -193,7 +211,22 @@ impl FakeSlack {
         self.inner.lock().unwrap().posts.clone()
     }
 
-    /// Every `chat.postMessage` request received, accepted or not.
+    /// Accepted `chat.update` calls, in order (the new content, at the edited message's ts).
+    pub fn edits(&self) -> Vec<Post> {
+        self.inner.lock().unwrap().edits.clone()
+    }
+
+    /// The message at `ts` as a reader sees it now: the last edit applied.
+    pub fn message(&self, ts: &str) -> Option<Post> {
+        self.inner.lock().unwrap().current.get(ts).cloned()
+    }
+
+    /// Deletes the message at `ts`, as a person in the channel could.
+    pub fn delete(&self, ts: &str) {
+        self.inner.lock().unwrap().current.remove(ts);
+    }
+
+    /// Every `chat.postMessage` and `chat.update` request received, accepted or not.
     pub fn attempts(&self) -> usize {
         self.inner.lock().unwrap().attempts
     }
@@ -234,6 +267,31 @@ fn slack_error(error: &str) -> Response {
 async fn post_message(
     State(inner): State<Arc<Mutex<Inner>>>,
     Extension(connection): Extension<Connection>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    handle(Method::PostMessage, inner, connection, headers, body).await
+}
+
+async fn update(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Extension(connection): Extension<Connection>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    handle(Method::Update, inner, connection, headers, body).await
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Method {
+    PostMessage,
+    Update,
+}
+
+async fn handle(
+    method: Method,
+    inner: Arc<Mutex<Inner>>,
+    connection: Connection,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -286,27 +344,47 @@ async fn post_message(
         Some(token) if token != TOKEN => return slack_error("invalid_auth"),
         Some(_) => {}
     }
-    let channel = match message["channel"].as_str() {
-        None | Some("") => return slack_error("channel_not_found"),
-        Some(CHANNEL) | Some(CHANNEL_ID) => CHANNEL_ID,
-        Some(ALERTS_CHANNEL) | Some(ALERTS_CHANNEL_ID) => ALERTS_CHANNEL_ID,
-        Some(PRIVATE_CHANNEL) => return slack_error("not_in_channel"),
-        Some(ARCHIVED_CHANNEL) => return slack_error("is_archived"),
-        Some(_) => return slack_error("channel_not_found"),
+    let channel = match (method, message["channel"].as_str()) {
+        (_, None | Some("")) => return slack_error("channel_not_found"),
+        (_, Some(CHANNEL_ID)) => CHANNEL_ID,
+        (_, Some(ALERTS_CHANNEL_ID)) => ALERTS_CHANNEL_ID,
+        // Only chat.postMessage resolves names; chat.update wants the ID.
+        (Method::PostMessage, Some(CHANNEL)) => CHANNEL_ID,
+        (Method::PostMessage, Some(ALERTS_CHANNEL)) => ALERTS_CHANNEL_ID,
+        (_, Some(PRIVATE_CHANNEL)) => return slack_error("not_in_channel"),
+        (_, Some(ARCHIVED_CHANNEL)) => return slack_error("is_archived"),
+        (_, Some(_)) => return slack_error("channel_not_found"),
     };
     if let Err(error) = validate(&message) {
         return slack_error(error);
     }
     let mut inner = inner.lock().unwrap();
-    let ts = format!("1700000000.{:06}", inner.next_ts);
-    inner.next_ts += 1;
-    inner.posted += 1;
+    let ts = match method {
+        Method::PostMessage => {
+            let ts = format!("1700000000.{:06}", inner.next_ts);
+            inner.next_ts += 1;
+            inner.posted += 1;
+            ts
+        }
+        Method::Update => {
+            let ts = message["ts"].as_str().unwrap_or("").to_owned();
+            match inner.current.get(&ts) {
+                Some(existing) if existing.channel == channel => ts,
+                _ => return slack_error("message_not_found"),
+            }
+        }
+    };
+    let post = Post {
+        channel: channel.to_owned(),
+        ts: ts.clone(),
+        body: message.clone(),
+    };
     if !inner.count_only {
-        inner.posts.push(Post {
-            channel: channel.to_owned(),
-            ts: ts.clone(),
-            body: message.clone(),
-        });
+        match method {
+            Method::PostMessage => inner.posts.push(post.clone()),
+            Method::Update => inner.edits.push(post.clone()),
+        }
+        inner.current.insert(ts.clone(), post);
     }
     axum::Json(json!({
         "ok": true,

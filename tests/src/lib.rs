@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod fake_slack;
 pub mod load;
+pub mod moto;
 pub mod relay;
 pub mod schema;
 

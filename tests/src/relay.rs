@@ -38,6 +38,7 @@ pub fn config(api_url: &str) -> Config {
         },
         webhook_secret: Some(WebhookSecret::new(SECRET.into())),
         routes: Default::default(),
+        state: None,
     }
 }
 
@@ -55,7 +56,12 @@ impl Drop for InProcess {
 
 impl InProcess {
     pub async fn start(config: Config) -> InProcess {
-        let app = router(Arc::new(Relay::new(config).expect("client builds")));
+        InProcess::serve(Relay::new(config).expect("client builds")).await
+    }
+
+    /// Serves an already built relay (one keeping state, say).
+    pub async fn serve(relay: Relay) -> InProcess {
+        let app = router(Arc::new(relay));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

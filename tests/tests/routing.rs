@@ -10,13 +10,14 @@ use relay_tests::{SECRET, fixture};
 use serde_json::Value;
 
 /// Three rules a team might write: dev previews are noise, production failures page the on-call
-/// group in #alerts, everything else about production goes to #alerts quietly.
+/// group in #alerts, everything else about production goes to #alerts, with `@here` for failures
+/// the second rule does not list.
 const ROUTES: &str = r##"[
     {"name": "quiet dev previews", "stack": "*-dev", "kinds": ["stack_preview"], "mute": true},
     {"name": "prod failures", "stack": "*-prod",
      "events": ["update_failed", "destroy_failed", "deployment_failed"],
      "channel": "#alerts", "mention": "<!subteam^S0ONCALL1>"},
-    {"name": "prod", "stack": "*-prod", "channel": "#alerts"}
+    {"name": "prod", "stack": "*-prod", "channel": "#alerts", "mention": "@here"}
 ]"##;
 
 fn env(slack: &FakeSlack, routes: &str) -> Vec<(&'static str, String)> {
@@ -142,9 +143,12 @@ async fn a_failed_update_mentions_the_on_call_group_and_a_successful_one_does_no
             .starts_with(mention)
     );
     assert_eq!(posts[0].channel, fake_slack::ALERTS_CHANNEL_ID);
+    // The success matched "prod", whose `mention` is for failures only.
+    assert_eq!(posts[1].channel, fake_slack::ALERTS_CHANNEL_ID);
+    let success = posts[1].body.to_string();
     assert!(
-        !posts[1].body.to_string().contains("subteam"),
-        "a success pings no one"
+        !success.contains("<!here>") && !success.contains("subteam"),
+        "a success pings no one: {success}"
     );
 }
 

@@ -1,86 +1,12 @@
 //! Secrets from SSM Parameter Store, read with the AWS SDK for Rust at start-up, against a local
 //! moto server (`pip install "moto[server]"`): the same calls the Lambda makes on AWS.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use aws_sdk_ssm::types::ParameterType;
 use relay_tests::fake_slack::{self, FakeSlack};
+use relay_tests::moto::Moto;
 use relay_tests::relay::{Delivery, Process, free_port, handler_binary};
 use relay_tests::{SECRET, fixture};
-
-/// A moto server on a loopback port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Dummy credentials and a region, as the relay would get from the Lambda environment.
-const AWS_ENV: [(&str, &str); 3] = [
-    ("AWS_ACCESS_KEY_ID", "testing"),
-    ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ("AWS_REGION", "eu-west-1"),
-];
-
-impl Moto {
-    async fn start() -> Moto {
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is installed (pip install \"moto[server]\")");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..400 {
-            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
-                .await
-                .is_ok()
-            {
-                return moto;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("moto_server did not start within 10 s");
-    }
-
-    /// The relay's own SSM client, pointed at moto.
-    async fn client(&self) -> aws_sdk_ssm::Client {
-        let env = self.env();
-        handler::config::ssm_client(|name| {
-            env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-        })
-        .expect("complete AWS environment")
-    }
-
-    async fn put_secure_string(&self, name: &str, value: &str) {
-        self.client()
-            .await
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(ParameterType::SecureString)
-            .send()
-            .await
-            .expect("moto stores the parameter");
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env: Vec<_> = AWS_ENV.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
-        env
-    }
-}
 
 #[tokio::test]
 async fn token_and_webhook_secret_are_read_from_secure_string_parameters() {

@@ -1,0 +1,491 @@
+//! Delivery state in DynamoDB: which deliveries were already posted (exactly-once), and where each
+//! living message is (a deployment's, edited in place as its status changes; a stack's latest
+//! preview, which the stack's next update replies under).
+//!
+//! One item per key `pk`, each expiring through the table's TTL attribute `expires_at`:
+//! - `delivery#<Pulumi-Webhook-ID>`: `state` = `claimed` while one invocation delivers it (with
+//!   `lease_until` and the holder's `token`), then `posted` (with `channel`, `ts`). A failed attempt
+//!   deletes its claim, so Pulumi's redelivery is tried afresh; the claim of an invocation that died
+//!   mid-delivery (a Lambda timeout) lapses with its lease.
+//! - `deployment#<org>/<project>/<stack>#<version>`: the deployment's message (`channel`, `ts`) and
+//!   the `rank` of the status it shows; `state` = `posting` while its first message is being posted.
+//! - `preview#<org>/<project>/<stack>`: the stack's latest preview message, for as long as the
+//!   thread window lasts.
+//!
+//! Every write that decides who does something is a conditional write, so concurrent invocations
+//! (Pulumi delivering the same event twice at once, or a deployment's `running` and `succeeded`
+//! arriving together) agree on one winner without locks.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::slack::Posted;
+
+/// How long delivery records are kept: far longer than Pulumi keeps redelivering.
+const DELIVERY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a deployment's message stays editable by its later events.
+pub const DEPLOYMENT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// DynamoDB allows 2 KiB partition keys; longer names (only hostile payloads have them) get no
+/// living message rather than an error.
+const MAX_KEY_BYTES: usize = 1024;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The relay's handle on its state table.
+#[derive(Clone, Debug)]
+pub struct StateTable {
+    client: Client,
+    table: String,
+}
+
+/// A state-table call failed (DynamoDB unreachable, throttled past the SDK's retries, no access).
+#[derive(Debug, thiserror::Error)]
+#[error("the state table {table:?} could not {doing}: {why}")]
+pub struct StateError {
+    table: String,
+    doing: &'static str,
+    why: String,
+}
+
+/// Who delivers a webhook, decided by [`StateTable::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation delivers it, then calls [`StateTable::posted`] or [`StateTable::release`].
+    Won(ClaimToken),
+    /// An earlier delivery of the same id was posted here.
+    AlreadyPosted(Posted),
+    /// Another invocation is delivering it right now; ask again once its lease has run out.
+    InFlight { lease_left: Duration },
+}
+
+/// Proof of a won claim: only its holder may finish or release it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+/// A living message: where it is and the rank of the status it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub posted: Posted,
+    /// The channel as the route named it (`#ops`), which `posted.channel` (an ID) cannot be
+    /// compared with.
+    pub requested_channel: String,
+    pub rank: u8,
+}
+
+/// What [`StateTable::reserve`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// No message yet: this invocation posts it, then calls [`StateTable::anchor`].
+    Won,
+    /// The message exists.
+    Existing(Anchor),
+    /// Another invocation is posting the first message right now.
+    Pending,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn get_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn posted_in(item: &Item) -> Option<Posted> {
+    Some(Posted {
+        channel: get_s(item, "channel")?.to_owned(),
+        ts: get_s(item, "ts")?.to_owned(),
+    })
+}
+
+/// The key of a deployment's living message, or `None` when a part is missing or too long.
+pub fn deployment_key(org: &str, project: &str, stack: &str, version: u64) -> Option<String> {
+    let key = format!("deployment#{org}/{project}/{stack}#{version}");
+    (key.len() <= MAX_KEY_BYTES).then_some(key)
+}
+
+/// The key of a stack's latest preview, or `None` when the names are too long.
+pub fn preview_key(org: &str, project: &str, stack: &str) -> Option<String> {
+    let key = format!("preview#{org}/{project}/{stack}");
+    (key.len() <= MAX_KEY_BYTES).then_some(key)
+}
+
+/// The key of a delivery's exactly-once record, or `None` for an id too long to be Pulumi's.
+pub fn delivery_key(id: &str) -> Option<String> {
+    (id.len() <= 200).then(|| format!("delivery#{id}"))
+}
+
+impl StateTable {
+    /// The table `table`, with a client configured from the environment like the SSM one
+    /// (`AWS_ENDPOINT_URL_DYNAMODB` overrides `AWS_ENDPOINT_URL`).
+    pub fn from_env(
+        table: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<StateTable, String> {
+        let sdk = crate::aws_http::sdk_config(&var)?;
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = var("AWS_ENDPOINT_URL_DYNAMODB").filter(|v| !v.is_empty()) {
+            config = config.endpoint_url(url);
+        }
+        Ok(StateTable {
+            client: Client::from_conf(config.build()),
+            table: table.to_owned(),
+        })
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn error(&self, doing: &'static str, error: impl std::error::Error) -> StateError {
+        StateError {
+            table: self.table.clone(),
+            doing,
+            why: DisplayErrorContext(error).to_string(),
+        }
+    }
+
+    /// Claims delivery `key` (from [`delivery_key`]) for `lease`: it must cover the whole
+    /// delivery, Slack's deadline included, or a slow attempt could be overtaken by a redelivery.
+    pub async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StateError> {
+        let now = now();
+        let token = ClaimToken(format!(
+            "{:016x}",
+            getrandom::u64().map_err(|e| self.error("draw a claim token", e))?
+        ));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("state", s("claimed"))
+            .item("token", s(&token.0))
+            .item("lease_until", n(now + lease.as_secs()))
+            .item("expires_at", n(now + DELIVERY_TTL.as_secs()))
+            // Free, or claimed by an invocation whose lease ran out.
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :claimed AND #lease < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let existing = match put {
+            Ok(_) => return Ok(Claim::Won(token)),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(e)) => {
+                    match e.item() {
+                        Some(item) => item.clone(),
+                        // Not every DynamoDB implementation returns the old item: read it.
+                        None => match self.get(key).await? {
+                            Some(item) => item,
+                            // Deleted in between (its holder failed): try once more.
+                            None => return Box::pin(self.claim(key, lease)).await,
+                        },
+                    }
+                }
+                _ => return Err(self.error("record a delivery claim", error)),
+            },
+        };
+        if get_s(&existing, "state") == Some("posted")
+            && let Some(posted) = posted_in(&existing)
+        {
+            return Ok(Claim::AlreadyPosted(posted));
+        }
+        let until = get_n(&existing, "lease_until").unwrap_or(now);
+        Ok(Claim::InFlight {
+            lease_left: Duration::from_secs(until.saturating_sub(now).max(1)),
+        })
+    }
+
+    /// Records that the claimed delivery was posted, so redeliveries of it answer without posting.
+    pub async fn posted(
+        &self,
+        key: &str,
+        token: &ClaimToken,
+        posted: &Posted,
+    ) -> Result<(), StateError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET #state = :posted, #channel = :channel, #ts = :ts REMOVE #lease")
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#channel", "channel")
+            .expression_attribute_names("#ts", "ts")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":posted", s("posted"))
+            .expression_attribute_values(":channel", s(&posted.channel))
+            .expression_attribute_values(":ts", s(&posted.ts))
+            .expression_attribute_values(":token", s(&token.0))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("mark a delivery posted", e))
+    }
+
+    /// Gives a failed delivery's claim back, so the redelivery Pulumi sends is tried afresh.
+    pub async fn release(&self, key: &str, token: &ClaimToken) -> Result<(), StateError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(&token.0))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("release a delivery claim", e))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Item>, StateError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("read an item", e))?;
+        Ok(answer.item)
+    }
+
+    /// The living message at `key`, if there is one and it has not expired (DynamoDB's TTL deletes
+    /// lazily, so the expiry is checked here too).
+    pub async fn find(&self, key: &str) -> Result<Option<Anchor>, StateError> {
+        let Some(item) = self.get(key).await? else {
+            return Ok(None);
+        };
+        Ok(anchor_in(&item).filter(|_| get_n(&item, "expires_at").is_none_or(|at| at > now())))
+    }
+
+    /// Reserves `key` for the first message of a deployment, unless it exists or is being posted.
+    pub async fn reserve(&self, key: &str, rank: u8) -> Result<Reservation, StateError> {
+        let now = now();
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("state", s("posting"))
+            .item("rank", n(rank.into()))
+            // A reservation whose holder died blocks the key only this long.
+            .item("lease_until", n(now + 60))
+            .item("expires_at", n(now + DEPLOYMENT_TTL.as_secs()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :posting AND #lease < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":posting", s("posting"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Reservation::Won),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(match self.get(key).await?.as_ref().and_then(anchor_in) {
+                    Some(anchor) => Reservation::Existing(anchor),
+                    None => Reservation::Pending,
+                })
+            }
+            Err(error) => Err(self.error("reserve a deployment message", error)),
+        }
+    }
+
+    /// Stores (or replaces) the living message at `key`, kept for `ttl`.
+    pub async fn anchor(
+        &self,
+        key: &str,
+        anchor: &Anchor,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("state", s("posted"))
+            .item("channel", s(&anchor.posted.channel))
+            .item("ts", s(&anchor.posted.ts))
+            .item("requested_channel", s(&anchor.requested_channel))
+            .item("rank", n(anchor.rank.into()))
+            .item("expires_at", n(now() + ttl.as_secs()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("store a message's place", e))
+    }
+
+    /// Raises the rank shown by the message at `key` to `rank`; `false` when it already shows a
+    /// later status (the event arrived out of order and must not overwrite it).
+    pub async fn advance(&self, key: &str, rank: u8) -> Result<bool, StateError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET #rank = :rank")
+            .condition_expression("#rank <= :rank")
+            .expression_attribute_names("#rank", "rank")
+            .expression_attribute_values(":rank", n(rank.into()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.error("update a message's status", error)),
+        }
+    }
+
+    /// Deletes `key`: a reservation whose post failed, or a preview whose update has replied.
+    pub async fn forget(&self, key: &str) -> Result<(), StateError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("delete an item", e))
+    }
+
+    /// Creates the table as `infra` declares it (key `pk`, TTL on `expires_at`), for local runs
+    /// against an emulator and for tests.
+    pub async fn create(&self) -> Result<(), StateError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            TimeToLiveSpecification,
+        };
+        let built = |e: aws_sdk_dynamodb::error::BuildError| self.error("describe the table", e);
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(built)?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(built)?,
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("be created", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .map_err(built)?,
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("enable TTL", e))
+    }
+}
+
+fn anchor_in(item: &Item) -> Option<Anchor> {
+    if get_s(item, "state") != Some("posted") {
+        return None;
+    }
+    Some(Anchor {
+        posted: posted_in(item)?,
+        requested_channel: get_s(item, "requested_channel")
+            .unwrap_or_default()
+            .to_owned(),
+        rank: get_n(item, "rank")
+            .and_then(|r| u8::try_from(r).ok())
+            .unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_what_they_track() {
+        assert_eq!(
+            deployment_key("acme", "web", "prod", 7).as_deref(),
+            Some("deployment#acme/web/prod#7")
+        );
+        assert_eq!(
+            preview_key("acme", "web", "prod").as_deref(),
+            Some("preview#acme/web/prod")
+        );
+        assert_eq!(delivery_key("ab-12").as_deref(), Some("delivery#ab-12"));
+    }
+
+    #[test]
+    fn oversized_names_get_no_key_instead_of_a_dynamodb_error() {
+        let long = "x".repeat(2000);
+        assert_eq!(deployment_key(&long, "p", "s", 1), None);
+        assert_eq!(preview_key("o", &long, "s"), None);
+        assert_eq!(delivery_key(&long), None);
+    }
+
+    #[test]
+    fn only_a_posted_item_is_an_anchor() {
+        let mut item = Item::new();
+        item.insert("state".into(), s("posting"));
+        item.insert("channel".into(), s("C1"));
+        item.insert("ts".into(), s("1.2"));
+        item.insert("rank".into(), n(2));
+        assert_eq!(anchor_in(&item), None);
+        item.insert("state".into(), s("posted"));
+        let anchor = anchor_in(&item).expect("a posted item with channel and ts");
+        assert_eq!(anchor.posted.ts, "1.2");
+        assert_eq!(anchor.rank, 2);
+    }
+}

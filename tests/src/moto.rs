@@ -1,0 +1,97 @@
+//! moto (`pip install "moto[server]"`), a local AWS API, on a loopback port: SSM Parameter Store
+//! and DynamoDB answer the relay's real AWS SDK calls as AWS would.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use handler::state::StateTable;
+
+use crate::relay::free_port;
+
+/// A moto server; killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Dummy credentials and a region, as the relay would get from the Lambda environment.
+const AWS_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "eu-west-1"),
+];
+
+impl Moto {
+    pub async fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (pip install \"moto[server]\")");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        // Polled, not slept: moto takes a second or two to import its backends.
+        for _ in 0..400 {
+            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("moto_server did not start within 10 s");
+    }
+
+    /// The environment the relay needs to reach moto: credentials, region, endpoint.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env: Vec<_> = AWS_ENV.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env
+    }
+
+    fn var(&self) -> impl Fn(&str) -> Option<String> + use<> {
+        let env = self.env();
+        move |name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    }
+
+    /// The relay's own SSM client, pointed at moto.
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        handler::config::ssm_client(self.var()).expect("complete AWS environment")
+    }
+
+    pub async fn put_secure_string(&self, name: &str, value: &str) {
+        self.ssm()
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .send()
+            .await
+            .expect("moto stores the parameter");
+    }
+
+    /// The relay's state table `name`, created in moto as `infra` declares it.
+    pub async fn state_table(&self, name: &str) -> StateTable {
+        let table = StateTable::from_env(name, self.var()).expect("complete AWS environment");
+        table.create().await.expect("moto creates the table");
+        table
+    }
+
+    /// A state table handle for `name` without creating it (for a table that does not exist).
+    pub fn state_table_handle(&self, name: &str) -> StateTable {
+        StateTable::from_env(name, self.var()).expect("complete AWS environment")
+    }
+}
