@@ -1,25 +1,27 @@
 #!/usr/bin/env node
-// Verifies the vendored Pulumi schema subsets (aws/schema.json, random/schema.json) against the
+// Verifies the vendored Pulumi schema subsets (aws/, random/, pulumiservice/schema.json) against the
 // TypeScript declarations of the published SDK packages of the same version.
 //
 // It installs nothing. Prepare a directory first (see SCHEMAS.md):
 //
 //   mkdir -p /tmp/x && cd /tmp/x && npm init -y
-//   npm install @pulumi/aws@<aws version> @pulumi/random@<random version> typescript@5
+//   npm install @pulumi/aws@<aws version> @pulumi/random@<random version> \
+//     @pulumi/pulumiservice@<pulumiservice version> typescript@5
 //   node /path/to/infra/providers/check-schemas.mjs /tmp/x
 //
 // Optionally also check integer-vs-number against the Python SDKs of the same versions:
 //
-//   pip install --no-deps --target /tmp/x/py pulumi_aws==<aws version> pulumi_random==<random version>
+//   pip install --no-deps --target /tmp/x/py pulumi_aws==<aws version> pulumi_random==<random version> \
+//     pulumi_pulumiservice==<pulumiservice version>
 //   node /path/to/infra/providers/check-schemas.mjs /tmp/x --python /tmp/x/py
 //
 // Usage: node check-schemas.mjs [DIR] [--python PYDIR] [--schema FILE]... [--quiet]
-//   DIR      a directory whose node_modules holds @pulumi/aws, @pulumi/random and typescript
+//   DIR      a directory whose node_modules holds @pulumi/aws, @pulumi/random, @pulumi/pulumiservice and typescript
 //            (or the node_modules directory itself; no parent directory is searched). Default: the
 //            nearest node_modules holding @pulumi/aws in or above this script's directory, else in or
 //            above the current directory.
-//   PYDIR    a directory holding the pulumi_aws/ and pulumi_random/ Python packages.
-//   --schema check only the given schema file(s) instead of aws/schema.json and random/schema.json.
+//   PYDIR    a directory holding the pulumi_aws/, pulumi_random/ and pulumi_pulumiservice/ Python packages.
+//   --schema check only the given schema file(s) instead of the three schema.json files.
 //
 // What is checked, for every resource and type in each schema:
 //   - the schema `version` equals the installed npm package's version;
@@ -44,7 +46,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
-const DEFAULT_SCHEMAS = [path.join(SCRIPT_DIR, "aws", "schema.json"), path.join(SCRIPT_DIR, "random", "schema.json")];
+const DEFAULT_SCHEMAS = ["aws", "random", "pulumiservice"].map((p) => path.join(SCRIPT_DIR, p, "schema.json"));
 const IMPLICIT_OUTPUTS = new Set(["id", "urn"]);
 
 // ---------------------------------------------------------------------------------------------
@@ -84,14 +86,16 @@ export function loadTypeScript(nodeModules) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Token helpers (the schemas use moduleFormat "(.*)(?:/[^/]*)")
+// Token helpers. aws and random use moduleFormat "(.*)(?:/[^/]*)" (`aws:lambda/function:Function`:
+// module `lambda`, SDK file `function`); pulumiservice's tokens have no file part
+// (`pulumiservice:index:Webhook`), and its SDK file is the name in lower camel case (`webhook.d.ts`).
 
 export function splitToken(token) {
     const [pkg, modPath, name] = token.split(":");
     if (!pkg || modPath === undefined || !name) throw new Error(`malformed token ${token}`);
     const slash = modPath.lastIndexOf("/");
     const module = slash >= 0 ? modPath.slice(0, slash) : modPath;
-    const file = slash >= 0 ? modPath.slice(slash + 1) : modPath;
+    const file = slash >= 0 ? modPath.slice(slash + 1) : name[0].toLowerCase() + name.slice(1);
     return { pkg, module, file, name };
 }
 

@@ -4,6 +4,7 @@
 
 mod artifact;
 mod policy;
+mod register;
 mod settings;
 mod stack;
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use handler::routes::{Routes, RoutesError};
 
+use crate::register::{self, WebhookRegistration};
+
 /// CloudWatch Logs accepts only these retention periods (days).
 pub const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -18,8 +20,8 @@ pub const RETENTION_DAYS: &[i32] = &[
 ];
 
 /// The most `routes` may take as compact JSON. Lambda allows 4 KB of environment variables in
-/// all (names and values); the relay's other variables take at most about 600 bytes (the two
-/// parameter names grow with the project and stack names).
+/// all (names and values); the relay's other variables take at most about 700 bytes (the two
+/// parameter names and the state table's name grow with the project and stack names).
 pub const MAX_ROUTES_BYTES: usize = 3072;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,8 @@ pub struct Settings {
     pub handler_zip: Option<PathBuf>,
     /// The validated routing rules as compact JSON, for the Lambda's `ROUTES`; `None` when unset.
     pub routes: Option<String>,
+    /// The Pulumi Cloud webhook to register; `None` when `registerWebhook` is unset.
+    pub register_webhook: Option<WebhookRegistration>,
 }
 
 /// A configuration problem, phrased as what to run.
@@ -91,6 +95,15 @@ pub enum SettingsError {
         "config `routes` is {0} bytes as JSON, but Lambda allows 4 KB of environment variables in all: keep the rules under {MAX_ROUTES_BYTES} bytes (fewer rules, shorter names)"
     )]
     RoutesTooLarge(usize),
+    /// `field` is the path below `registerWebhook` (`.filters[1]`), empty for the whole value.
+    #[error(
+        "config `registerWebhook{field}` {problem}: {fix} (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)"
+    )]
+    RegisterWebhook {
+        field: String,
+        problem: String,
+        fix: String,
+    },
 }
 
 /// The program's config keys (without the project prefix).
@@ -104,6 +117,8 @@ pub mod keys {
     /// Structured config (`pulumi config set --path 'routes[0].stack' …` or `--json`): the
     /// language host passes it as one JSON string.
     pub const ROUTES: &str = "routes";
+    /// Structured config, like `routes`: the Pulumi Cloud webhook to register (see `register`).
+    pub const REGISTER_WEBHOOK: &str = "registerWebhook";
 }
 
 /// Config as the language host passes it: `project:key` → value, and the secret keys.
@@ -237,6 +252,19 @@ impl RawConfig {
             Some((_, true)) => return Err(SettingsError::SecretRoutes),
             Some((json, false)) => Some(routes_env(json)?),
         };
+        let register_webhook = match self.get(REGISTER_WEBHOOK) {
+            None => None,
+            // Nothing in it is secret, and its names become plain resource inputs.
+            Some((_, true)) => {
+                return Err(SettingsError::RegisterWebhook {
+                    field: String::new(),
+                    problem: "must not be a secret".into(),
+                    fix: "set it again without --secret (the webhook secret is the stack's own)"
+                        .into(),
+                });
+            }
+            Some((json, false)) => Some(register::parse(json)?),
+        };
         Ok(Settings {
             slack_channel,
             has_webhook_secret,
@@ -244,6 +272,7 @@ impl RawConfig {
             log_retention_days,
             handler_zip,
             routes,
+            register_webhook,
         })
     }
 }
@@ -290,6 +319,57 @@ mod tests {
         assert_eq!(settings.log_retention_days, 14);
         assert!(!settings.has_webhook_secret);
         assert_eq!(settings.handler_zip, None);
+        assert_eq!(settings.register_webhook, None);
+    }
+
+    #[test]
+    fn register_webhook_is_read_as_structured_config() {
+        let mut values = minimal();
+        // What `pulumi config set --path registerWebhook.… …` produces.
+        values.push((
+            "registerWebhook",
+            r#"{"scope": "organization", "pulumiOrganization": "acme", "filters": ["update_failed"]}"#,
+        ));
+        let settings = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        let registration = settings.register_webhook.expect("a registration");
+        assert_eq!(registration.organization, "acme");
+        assert_eq!(registration.filters, ["update_failed"]);
+    }
+
+    #[test]
+    fn a_bad_register_webhook_stops_validation_naming_the_field() {
+        let mut values = minimal();
+        values.push((
+            "registerWebhook",
+            r#"{"scope": "organization", "pulumiOrganization": "acme", "filters": ["update_failure"]}"#,
+        ));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            matches!(&err, SettingsError::RegisterWebhook { field, .. } if field == ".filters[0]"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("\"update_failure\""), "{err}");
+    }
+
+    #[test]
+    fn a_secret_register_webhook_is_refused() {
+        let mut values = minimal();
+        values.push((
+            "registerWebhook",
+            r#"{"scope": "organization", "pulumiOrganization": "acme"}"#,
+        ));
+        let err = config(&values, &["slackToken", "registerWebhook"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config `registerWebhook` must not be a secret"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::path::Path;
 use handler::config;
 
 use pulumi_gestalt_providers_aws as aws;
+use pulumi_gestalt_providers_pulumiservice as pulumiservice;
 use pulumi_gestalt_providers_random as random;
 use pulumi_gestalt_rust::{
     Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
@@ -19,10 +20,17 @@ use pulumi_gestalt_rust::{
 };
 
 use crate::policy;
+use crate::register::{Scope, WebhookRegistration};
 use crate::settings::Settings;
 
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
+
+/// The state table's key schema and expiry attribute: the contract with the relay's store
+/// (`pk` is a string such as a webhook ID or a deployment key; `expires_at` is epoch seconds,
+/// after which DynamoDB deletes the item on its own, so the table never needs cleaning).
+pub const STATE_TABLE_HASH_KEY: &str = "pk";
+pub const STATE_TABLE_TTL_ATTRIBUTE: &str = "expires_at";
 
 /// API Gateway stage throttling: generous for webhooks, a ceiling for abuse.
 const THROTTLE_BURST: i32 = 50;
@@ -36,6 +44,8 @@ struct Names {
     /// SSM parameter names, also handed to the function so it can read them.
     token_parameter: String,
     secret_parameter: String,
+    /// The DynamoDB table of delivery state.
+    state_table: String,
 }
 
 impl Names {
@@ -58,6 +68,7 @@ impl Names {
         Names {
             token_parameter: format!("{parameter_path}/slack-token"),
             secret_parameter: format!("{parameter_path}/webhook-secret"),
+            state_table: format!("{prefix}-state"),
             prefix,
             function,
         }
@@ -123,16 +134,19 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         &tags,
     );
 
+    let state_table = state_table(ctx, &names, &tags);
+
     let permissions = pulumi_combine!(
         function_logs.arn.clone(),
         token_parameter.clone(),
-        secret_parameter.clone()
+        secret_parameter.clone(),
+        state_table.arn.clone()
     )
-    .map(|(logs, token, secret)| {
+    .map(|(logs, token, secret, table)| {
         Some(vec![
             aws::types::iam::RoleInlinePolicy::builder()
                 .name("relay".to_owned())
-                .policy(policy::relay_permissions(&logs, &[token, secret]))
+                .policy(policy::relay_permissions(&logs, &[token, secret], &table))
                 .build_struct(),
         ])
     });
@@ -152,8 +166,11 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         &names,
         settings,
         zip,
-        &role.arn,
-        &function_logs.name,
+        Wiring {
+            role_arn: &role.arn,
+            log_group: &function_logs.name,
+            state_table: &state_table.name,
+        },
         &tags,
     );
     let function_name: Output<String> = function.get_field("name");
@@ -229,10 +246,106 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
             .build_struct(),
     );
 
+    if let Some(registration) = &settings.register_webhook {
+        pulumi_cloud_webhook(ctx, registration, &stage.invoke_url, &webhook_secret)?;
+    }
+
+    // Exports last: `add_export` waits for its value, and the webhook above needs the URL too.
     ctx.add_export("url", &stage.invoke_url);
     ctx.add_export("functionName", &function_name);
     ctx.add_export("logGroupName", &function_logs.name);
     ctx.add_export("webhookSecret", &webhook_secret.secret());
+    Ok(())
+}
+
+/// The relay's delivery state: one item per claimed webhook ID (exactly-once delivery) and per
+/// deployment or preview (the Slack message later events edit or thread under). On-demand
+/// billing: webhook traffic is bursty and tiny, so provisioned capacity would cost more idle
+/// than all the requests. Items carry `expires_at` and DynamoDB's TTL deletes them; nothing is
+/// kept long enough to need point-in-time recovery, and the default encryption (an AWS-owned
+/// key) needs no KMS grant in the role.
+fn state_table(
+    ctx: &Context,
+    names: &Names,
+    tags: &HashMap<String, String>,
+) -> aws::dynamodb::table::TableResult {
+    aws::dynamodb::table::create(
+        ctx,
+        "state-table",
+        aws::dynamodb::table::TableArgs::builder()
+            .name(names.state_table.clone())
+            .billing_mode("PAY_PER_REQUEST".to_owned())
+            .hash_key(STATE_TABLE_HASH_KEY.to_owned())
+            .attributes(vec![
+                aws::types::dynamodb::TableAttribute::builder()
+                    .name(STATE_TABLE_HASH_KEY.to_owned())
+                    .type_("S".to_owned())
+                    .build_struct(),
+            ])
+            .ttl(
+                aws::types::dynamodb::TableTtl::builder()
+                    .attribute_name(STATE_TABLE_TTL_ATTRIBUTE.to_owned())
+                    .enabled(true)
+                    .build_struct(),
+            )
+            .tags(tags.clone())
+            .build_struct(),
+    )
+}
+
+/// The Pulumi Cloud webhook (`registerWebhook`) that sends this organization's or stack's events
+/// to the relay: raw JSON, signed with the relay's own secret, to the stage's URL.
+fn pulumi_cloud_webhook(
+    ctx: &Context,
+    registration: &WebhookRegistration,
+    url: &Output<String>,
+    webhook_secret: &Output<String>,
+) -> anyhow::Result<()> {
+    use pulumiservice::types::{WebhookFilters, WebhookFormat, WebhookGroup};
+    fn members<T: pulumi_gestalt_rust::FromPulumiValue>(
+        names: &[String],
+        what: &str,
+    ) -> anyhow::Result<Option<Vec<T>>> {
+        if names.is_empty() {
+            return Ok(None);
+        }
+        names
+            .iter()
+            .map(|name| {
+                // `register::parse` checked the names against the same schema.
+                pulumiservice::enum_member(name).ok_or_else(|| {
+                    anyhow::anyhow!("{what} {name:?} is not in the pulumiservice schema")
+                })
+            })
+            .collect::<anyhow::Result<Vec<T>>>()
+            .map(Some)
+    }
+    let filters: Option<Vec<WebhookFilters>> = members(&registration.filters, "filter")?;
+    let groups: Option<Vec<WebhookGroup>> = members(&registration.groups, "group")?;
+    let (project, stack) = match &registration.scope {
+        Scope::Organization => (None, None),
+        Scope::Stack { project, stack } => (Some(project.clone()), Some(stack.clone())),
+    };
+    // Which relay sends it, as Pulumi Cloud's webhook list shows it.
+    let display_name = format!("Slack relay ({}/{})", ctx.get_project(), ctx.get_stack());
+    pulumiservice::webhook::create(
+        ctx,
+        "pulumi-cloud-webhook",
+        pulumiservice::webhook::WebhookArgs::builder()
+            .organization_name(registration.organization.clone())
+            .project_name(project)
+            .stack_name(stack)
+            .display_name(display_name)
+            .payload_url(url.clone())
+            // Marked secret here, not only by the provider: Pulumi Gestalt sends no
+            // additionalSecretOutputs, so a plain value would be stored in plain text.
+            .secret(webhook_secret.map(Some).secret())
+            .format(WebhookFormat::Raw)
+            .active(true)
+            .filters(filters)
+            .groups(groups)
+            .build_struct(),
+    );
     Ok(())
 }
 
@@ -278,6 +391,13 @@ fn secure_parameter(
     .arn
 }
 
+/// The outputs of other resources the function is given (and so created after).
+struct Wiring<'a> {
+    role_arn: &'a Output<String>,
+    log_group: &'a Output<String>,
+    state_table: &'a Output<String>,
+}
+
 /// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
 /// string, but the engine needs Pulumi's archive object to upload the zip.
 fn lambda_function(
@@ -285,10 +405,14 @@ fn lambda_function(
     names: &Names,
     settings: &Settings,
     zip: &Path,
-    role_arn: &Output<String>,
-    log_group: &Output<String>,
+    wiring: Wiring<'_>,
     tags: &HashMap<String, String>,
 ) -> pulumi_gestalt_rust::CompositeOutput {
+    let Wiring {
+        role_arn,
+        log_group,
+        state_table,
+    } = wiring;
     let code: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
         "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
         "path": zip.display().to_string(),
@@ -308,9 +432,13 @@ fn lambda_function(
     if let Some(routes) = &settings.routes {
         variables.insert(config::ROUTES.to_owned(), routes.clone());
     }
-    let environment: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
-        "variables": variables,
-    }));
+    // The table's name as the provider reports it (an output), so the function is only
+    // created once the table exists and always names the table that does.
+    let environment: Output<PulumiAny> = state_table.map(move |table| {
+        let mut variables = variables.clone();
+        variables.insert(config::STATE_TABLE.to_owned(), table);
+        pulumi_any!({ "variables": variables })
+    });
     // Naming the log group (an output) also makes the function wait for it: Lambda would
     // otherwise create the group itself on first invocation, without retention.
     let logging = log_group.map(|group| {

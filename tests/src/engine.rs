@@ -3,11 +3,12 @@
 //!
 //! It serves the real gRPC services (`pulumirpc.ResourceMonitor` and `pulumirpc.Engine`, from the
 //! protos Pulumi Gestalt is built with) on loopback, starts the compiled program with the language
-//! host's environment (`PULUMI_MONITOR`, `PULUMI_CONFIG`, …), answers each registration as the AWS
-//! and random providers would (inputs echoed, computed outputs such as ARNs and URLs filled in;
-//! left unknown during preview), and records every request for the tests to inspect. Every custom
-//! resource is checked against the vendored provider schema: unknown type or property, missing
-//! required input, or a value of the wrong type is reported in [`Run::schema_errors`].
+//! host's environment (`PULUMI_MONITOR`, `PULUMI_CONFIG`, …), answers each registration as the
+//! AWS, random and pulumiservice providers would (inputs echoed, computed outputs such as ARNs and
+//! URLs filled in; left unknown during preview), and records every request for the tests to
+//! inspect. Every custom resource is checked against the vendored provider schema: unknown type or
+//! property, missing required input, a value of the wrong type or a secret sent in plain text is
+//! reported in [`Run::schema_errors`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -531,6 +532,17 @@ fn provide(
                 ("version", json!("$LATEST")),
             ]
         }
+        "aws:dynamodb/table:Table" => vec![
+            ("name", json!(physical)),
+            (
+                "arn",
+                json!(format!(
+                    "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
+                )),
+            ),
+            ("readCapacity", json!(0)),
+            ("writeCapacity", json!(0)),
+        ],
         "aws:apigatewayv2/api:Api" => vec![
             (
                 "apiEndpoint",
@@ -576,6 +588,9 @@ fn provide(
                 ),
             ]
         }
+        "pulumiservice:index:Webhook" => {
+            vec![("name", json!(format!("{:08x}", fxhash(name) & 0xffff_ffff)))]
+        }
         "random:index/randomPassword:RandomPassword" => {
             let length = out.get("length").and_then(Value::as_f64).unwrap_or(16.0) as usize;
             let secret: String = (0..length)
@@ -599,7 +614,23 @@ fn provide(
         "aws:iam/role:Role"
         | "aws:cloudwatch/logGroup:LogGroup"
         | "aws:ssm/parameter:Parameter"
+        | "aws:dynamodb/table:Table"
         | "aws:lambda/function:Function" => physical.clone(),
+        // `{org}/{project}/{stack}/{webhook}` for a stack webhook, `{org}/{webhook}` for an
+        // organization one, as the provider's import documentation gives them.
+        "pulumiservice:index:Webhook" => {
+            let webhook = format!("{:08x}", fxhash(name) & 0xffff_ffff);
+            [
+                given("organizationName"),
+                given("projectName"),
+                given("stackName"),
+                Some(webhook),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/")
+        }
         _ => format!("{name}-{:08x}", fxhash(&format!("id{name}")) & 0xffff_ffff),
     };
     if preview {
@@ -639,7 +670,7 @@ fn fxhash(text: &str) -> u64 {
 /// The vendored provider schemas of the `infra` crate.
 pub fn vendored_schemas() -> Vec<Schema> {
     let providers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/providers");
-    ["aws", "random"]
+    ["aws", "random", "pulumiservice"]
         .iter()
         .map(|name| Schema::load(&providers.join(name).join("schema.json")))
         .collect()

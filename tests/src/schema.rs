@@ -1,6 +1,7 @@
 //! Pulumi package schemas (the vendored subsets under `infra/providers/*/schema.json`), used to
 //! check what a program registers the way the real provider would reject it: unknown resource
-//! types or properties, missing required inputs, values of the wrong type, malformed archives.
+//! types or properties, missing required inputs, values of the wrong type (enum values
+//! included), malformed archives, and secret properties sent in plain text.
 
 use std::path::Path;
 
@@ -75,7 +76,18 @@ impl Schema {
         for (key, value) in inputs {
             match declared.get(key) {
                 None => errors.push(format!("unknown input property `{key}`")),
-                Some(spec) => self.check(spec, value, key, preview, &mut errors),
+                Some(spec) => {
+                    // Pulumi Gestalt sends no `additionalSecretOutputs`, so a value the provider
+                    // treats as secret must arrive wrapped, or the state would hold it in plain text.
+                    let plain =
+                        !value.is_null() && !is_secret(value) && value.as_str() != Some(UNKNOWN);
+                    if spec["secret"] == true && plain {
+                        errors.push(format!(
+                            "input `{key}` is secret in the provider schema but was sent in plain text"
+                        ));
+                    }
+                    self.check(spec, value, key, preview, &mut errors)
+                }
             }
         }
         for required in resource["requiredInputs"].as_array().into_iter().flatten() {

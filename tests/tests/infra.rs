@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "xoxb-111-222-SECRETTOKENVALUE";
 const WEBHOOK_SECRET: &str = "given-webhook-secret-0123456789abcdef";
+const WEBHOOK: &str = "pulumiservice:index:Webhook";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -98,6 +99,7 @@ fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
         ("aws:apigatewayv2/integration:Integration", 1),
         ("aws:apigatewayv2/route:Route", 2),
         ("aws:apigatewayv2/stage:Stage", 1),
+        ("aws:dynamodb/table:Table", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -112,6 +114,8 @@ fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
 async fn an_update_registers_every_resource_and_each_fits_the_provider_schema() {
     let run = run_ok(&program(false)).await;
     assert_eq!(types(&run), expected_types(true));
+    // Without `registerWebhook`, nothing is registered in Pulumi Cloud.
+    assert!(run.of_type(WEBHOOK).is_empty());
 }
 
 #[tokio::test]
@@ -204,7 +208,7 @@ async fn only_this_api_may_invoke_the_function() {
 }
 
 #[tokio::test]
-async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
+async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use_its_table() {
     let run = run_ok(&program(false)).await;
     let role = run.resource("aws:iam/role:Role", "relay-role");
     let trust: Value =
@@ -226,7 +230,7 @@ async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
         .map(|p| p.outputs["arn"].as_str().unwrap())
         .collect();
     let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 2, "{policy}");
+    assert_eq!(statements.len(), 3, "{policy}");
     assert_eq!(
         statements[0]["Action"],
         json!(["logs:CreateLogStream", "logs:PutLogEvents"])
@@ -244,8 +248,85 @@ async fn the_role_may_write_its_own_logs_and_read_exactly_its_two_parameters() {
         .collect();
     assert_eq!(granted, params);
 
+    // The state table: item reads and writes by key, on the table's own ARN and nothing else
+    // (no `/index/*`, no wildcard, no Scan or Query).
+    let table = run.resource("aws:dynamodb/table:Table", "state-table");
+    let table_arn = table.outputs["arn"].as_str().expect("the table's ARN");
+    assert!(table_arn.starts_with("arn:aws:dynamodb:"), "{table_arn}");
+    assert_eq!(statements[2]["Sid"], "OwnDeliveryState");
+    assert_eq!(statements[2]["Effect"], "Allow");
+    assert_eq!(
+        statements[2]["Action"],
+        json!([
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem"
+        ])
+    );
+    assert_eq!(statements[2]["Resource"], table_arn);
+    for other in &statements[..2] {
+        assert!(!other.to_string().contains("dynamodb"), "{other}");
+    }
+
     let function = run.resource("aws:lambda/function:Function", "relay-function");
     assert_eq!(function.inputs["role"], role.outputs["arn"]);
+}
+
+#[tokio::test]
+async fn the_state_table_is_on_demand_keyed_by_pk_and_expires_items_by_ttl() {
+    for preview in [false, true] {
+        let run = run_ok(&program(preview)).await;
+        let table = run.resource("aws:dynamodb/table:Table", "state-table");
+        let inputs = &table.inputs;
+        assert_eq!(inputs["name"], "pulumi-webhook-relay-dev-state");
+        assert_eq!(inputs["billingMode"], "PAY_PER_REQUEST");
+        assert_eq!(inputs["hashKey"], "pk");
+        assert!(
+            inputs.get("rangeKey").is_none_or(Value::is_null),
+            "no range key: {inputs}"
+        );
+        assert_eq!(inputs["attributes"], json!([{"name": "pk", "type": "S"}]));
+        assert_eq!(
+            inputs["ttl"],
+            json!({"attributeName": "expires_at", "enabled": true})
+        );
+        // On demand means no provisioned capacity; PITR off and the default encryption.
+        for unset in [
+            "readCapacity",
+            "writeCapacity",
+            "pointInTimeRecovery",
+            "serverSideEncryption",
+            "globalSecondaryIndexes",
+            "localSecondaryIndexes",
+            "streamEnabled",
+        ] {
+            assert!(
+                inputs.get(unset).is_none_or(Value::is_null),
+                "`{unset}` is set: {inputs}"
+            );
+        }
+        assert_eq!(inputs["tags"]["app"], "pulumi-webhook-relay");
+        assert_eq!(table.version, "7.48.0", "the aws plugin version");
+    }
+}
+
+#[tokio::test]
+async fn the_function_is_told_the_state_table_by_its_name_output() {
+    let run = run_ok(&program(false)).await;
+    let table = run.resource("aws:dynamodb/table:Table", "state-table");
+    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let variables = &function.inputs["environment"]["variables"];
+    assert_eq!(variables["STATE_TABLE"], table.outputs["name"]);
+    assert_eq!(variables["STATE_TABLE"], "pulumi-webhook-relay-dev-state");
+    // The function is registered after the table (it waits for the name output).
+    let position = |type_: &str| {
+        run.registrations
+            .iter()
+            .position(|r| r.type_ == type_)
+            .unwrap()
+    };
+    assert!(position("aws:dynamodb/table:Table") < position("aws:lambda/function:Function"));
 }
 
 #[tokio::test]
@@ -531,6 +612,145 @@ async fn an_invalid_rule_fails_before_anything_is_registered_naming_it() {
             );
         },
         "config `routes` is not valid: rule \"pager\" (routes[1]): `mention` \"@oncall\" would not notify anyone in Slack: use @here, @channel, <!subteam^S…> (a user group, by ID) or <@U…> (a user, by ID) (see \"Routing\" in the README; `pulumi config get routes` shows the rules)",
+    )
+    .await;
+}
+
+/// `program` with `registerWebhook` set as `pulumi config set --path` leaves it: one JSON object.
+fn with_registration(mut program: Program, registration: Value) -> Program {
+    program
+        .config
+        .insert("registerWebhook".into(), registration.to_string());
+    program
+}
+
+#[tokio::test]
+async fn a_registered_webhook_sends_the_stack_url_signed_with_the_stack_secret() {
+    let mut program = with_registration(
+        program(false),
+        json!({
+            "pulumiOrganization": "acme", "project": "website", "stack": "prod",
+            "filters": ["update_failed", "drift_detected"], "groups": ["deployments"],
+        }),
+    );
+    program
+        .config
+        .insert("webhookSecret".into(), WEBHOOK_SECRET.into());
+    program.secret_keys.push("webhookSecret".into());
+    let run = run_ok(&program).await;
+
+    let webhooks = run.of_type(WEBHOOK);
+    assert_eq!(webhooks.len(), 1);
+    let webhook = webhooks[0];
+    assert_eq!(webhook.version, "1.3.0", "the pulumiservice plugin version");
+    let inputs = &webhook.inputs;
+    assert_eq!(inputs["organizationName"], "acme");
+    assert_eq!(inputs["projectName"], "website");
+    assert_eq!(inputs["stackName"], "prod");
+    assert_eq!(
+        inputs["displayName"],
+        "Slack relay (pulumi-webhook-relay/dev)"
+    );
+    assert_eq!(inputs["format"], "raw");
+    assert_eq!(inputs["active"], true);
+    assert_eq!(
+        inputs["filters"],
+        json!(["update_failed", "drift_detected"])
+    );
+    assert_eq!(inputs["groups"], json!(["deployments"]));
+
+    let url = run.export("url").expect("url is exported");
+    assert!(url.as_str().unwrap().starts_with("https://"), "{url}");
+    assert_eq!(&inputs["payloadUrl"], url);
+
+    // The secret is the relay's, travels wrapped, and stays wrapped in the recorded state.
+    assert!(is_secret(&inputs["secret"]), "{}", inputs["secret"]);
+    assert_eq!(reveal(&inputs["secret"]), WEBHOOK_SECRET);
+    assert!(is_secret(&webhook.outputs["secret"]));
+    for request in &run.requests {
+        let leaks = plaintext_occurrences(request, WEBHOOK_SECRET);
+        assert!(
+            leaks.is_empty(),
+            "plaintext secret at {leaks:?} in {}",
+            request["call"]
+        );
+    }
+    let exported = run.export("webhookSecret").unwrap();
+    assert!(is_secret(exported));
+}
+
+#[tokio::test]
+async fn a_registered_webhook_uses_the_generated_secret_and_is_previewed_too() {
+    let registration = json!({"scope": "organization", "pulumiOrganization": "acme"});
+    let run = run_ok(&with_registration(program(false), registration.clone())).await;
+    let webhook = run.resource(WEBHOOK, "pulumi-cloud-webhook");
+    let inputs = &webhook.inputs;
+    assert!(
+        inputs.get("projectName").is_none_or(Value::is_null)
+            && inputs.get("stackName").is_none_or(Value::is_null),
+        "an organization webhook names no stack: {inputs}"
+    );
+    assert!(
+        inputs.get("filters").is_none_or(Value::is_null),
+        "no filters: every event"
+    );
+    let generated = run.resource(
+        "random:index/randomPassword:RandomPassword",
+        "webhook-secret",
+    );
+    assert!(is_secret(&inputs["secret"]));
+    assert_eq!(
+        reveal(&inputs["secret"]),
+        reveal(&generated.outputs["result"])
+    );
+    assert_eq!(
+        webhook.id,
+        format!("acme/{}", webhook.outputs["name"].as_str().unwrap())
+    );
+
+    // In a preview the URL is not known yet, but the webhook is already planned.
+    let preview = run_ok(&with_registration(program(true), registration)).await;
+    let planned = preview.resource(WEBHOOK, "pulumi-cloud-webhook");
+    assert_eq!(planned.inputs["payloadUrl"], UNKNOWN);
+    assert_eq!(planned.inputs["organizationName"], "acme");
+}
+
+#[tokio::test]
+async fn a_bad_webhook_filter_fails_pulumi_up_naming_the_field_and_value() {
+    let mut program = with_registration(
+        program(false),
+        json!({"pulumiOrganization": "acme", "project": "website", "stack": "prod",
+               "filters": ["update_failed", "update_failure"]}),
+    );
+    program.preview = false;
+    let run = engine::run(&program).await;
+    assert!(!run.success);
+    assert!(run.registrations.is_empty(), "nothing is registered");
+    let stderr = run.stderr.trim();
+    assert!(
+        stderr.starts_with(
+            "error: config `registerWebhook.filters[1]` is \"update_failure\", which is not a Pulumi webhook filter; valid filters: stack_created,"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("run `pulumi config set --path 'registerWebhook.filters[1]' update_failed`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[tokio::test]
+async fn a_stack_webhook_without_its_stack_fails_pulumi_up() {
+    assert_config_error(
+        |p| {
+            p.config.insert(
+                "registerWebhook".into(),
+                r#"{"pulumiOrganization": "acme", "project": "website"}"#.into(),
+            );
+        },
+        "config `registerWebhook.stack` is required with scope stack (the default): the stack whose events to relay, which is not guessed: run `pulumi config set --path registerWebhook.stack <stack>`, or `pulumi config set --path registerWebhook.scope organization` for every stack (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)",
     )
     .await;
 }

@@ -123,3 +123,74 @@ fn an_unknown_resource_type_or_version_is_an_error() {
         .errors;
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+fn pulumiservice_errors(inputs: Value) -> Vec<String> {
+    let schema = vendored_schemas()
+        .into_iter()
+        .find(|s| s.name == "pulumiservice")
+        .expect("the pulumiservice schema");
+    let version = schema.version.clone();
+    schema
+        .validate_registration("pulumiservice:index:Webhook", &version, &inputs, false)
+        .errors
+}
+
+fn webhook(extra: Value) -> Value {
+    let mut inputs = json!({
+        "organizationName": "acme", "displayName": "relay", "active": true,
+        "payloadUrl": "https://example.test/", "format": "raw",
+        "secret": {SIG: SECRET_SIG, "value": "s3cret"},
+    });
+    inputs
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    inputs
+}
+
+#[test]
+fn a_pulumi_cloud_webhook_is_checked_against_its_enums() {
+    assert_eq!(
+        pulumiservice_errors(webhook(
+            json!({"filters": ["update_failed"], "groups": ["stacks"]})
+        )),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        pulumiservice_errors(webhook(json!({"filters": ["update_failure"]}))),
+        vec![
+            "`filters[0]` is \"update_failure\", not one of the pulumiservice:index:WebhookFilters values"
+        ]
+    );
+    assert_eq!(
+        pulumiservice_errors(webhook(json!({"format": "json"}))).len(),
+        1
+    );
+    assert_eq!(
+        pulumiservice_errors(json!({"organizationName": "acme"})).len(),
+        3,
+        "displayName, active and payloadUrl are required"
+    );
+}
+
+#[test]
+fn a_secret_property_sent_in_plain_text_is_an_error() {
+    assert_eq!(
+        pulumiservice_errors(webhook(json!({"secret": "s3cret"}))),
+        vec!["input `secret` is secret in the provider schema but was sent in plain text"]
+    );
+    let schema = aws();
+    let version = schema.version.clone();
+    let found = schema
+        .validate_registration(
+            "aws:ssm/parameter:Parameter",
+            &version,
+            &json!({"type": "SecureString", "value": "xoxb-plain"}),
+            false,
+        )
+        .errors;
+    assert_eq!(
+        found,
+        vec!["input `value` is secret in the provider schema but was sent in plain text"]
+    );
+}

@@ -6,7 +6,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schema = Path::new("schema.json");
     pulumi_gestalt_build::generate_from_schema_with_filter(
         schema,
-        &["apigatewayv2", "cloudwatch", "iam", "lambda", "ssm"],
+        &[
+            "apigatewayv2",
+            "cloudwatch",
+            "dynamodb",
+            "iam",
+            "lambda",
+            "ssm",
+        ],
     )?;
     export_version(schema)
 }
