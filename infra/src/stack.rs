@@ -134,6 +134,14 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         &tags,
     );
 
+    let environment = environment_bytes(settings, &names);
+    if environment > MAX_ENVIRONMENT_BYTES {
+        anyhow::bail!(
+            "the Lambda's environment variables would take {environment} bytes, but AWS allows \
+             {MAX_ENVIRONMENT_BYTES} in all: shorten `routes` (fewer rules, shorter names) or the \
+             project and stack names"
+        );
+    }
     let state_table = state_table(ctx, &names, &tags);
 
     let permissions = pulumi_combine!(
@@ -400,6 +408,40 @@ struct Wiring<'a> {
 
 /// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
 /// string, but the engine needs Pulumi's archive object to upload the zip.
+/// The function's environment variables known before anything is created (`STATE_TABLE` comes
+/// from the table's name output).
+fn known_variables(settings: &Settings, names: &Names) -> BTreeMap<String, String> {
+    let mut variables: BTreeMap<String, String> = [
+        (config::SLACK_CHANNEL, settings.slack_channel.clone()),
+        (config::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
+        (
+            config::PULUMI_WEBHOOK_SECRET_PARAMETER,
+            names.secret_parameter.clone(),
+        ),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(routes) = &settings.routes {
+        variables.insert(config::ROUTES.to_owned(), routes.clone());
+    }
+    variables
+}
+
+/// Lambda refuses a function whose environment variables (names and values) exceed 4 KB.
+const MAX_ENVIRONMENT_BYTES: usize = 4096;
+
+/// The size Lambda counts for the function's environment, measured on the whole map (with the
+/// state table's name, which is chosen here) so that `pulumi up` fails before AWS does.
+fn environment_bytes(settings: &Settings, names: &Names) -> usize {
+    let known: usize = known_variables(settings, names)
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    known + config::STATE_TABLE.len() + names.state_table.len()
+}
+
 fn lambda_function(
     ctx: &Context,
     names: &Names,
@@ -417,21 +459,7 @@ fn lambda_function(
         "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
         "path": zip.display().to_string(),
     }));
-    let mut variables: BTreeMap<String, String> = [
-        (config::SLACK_CHANNEL, settings.slack_channel.clone()),
-        (config::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
-        (
-            config::PULUMI_WEBHOOK_SECRET_PARAMETER,
-            names.secret_parameter.clone(),
-        ),
-        ("RUST_LOG", "info".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    if let Some(routes) = &settings.routes {
-        variables.insert(config::ROUTES.to_owned(), routes.clone());
-    }
+    let variables = known_variables(settings, names);
     // The table's name as the provider reports it (an output), so the function is only
     // created once the table exists and always names the table that does.
     let environment: Output<PulumiAny> = state_table.map(move |table| {
@@ -529,4 +557,55 @@ fn access_log_format() -> String {
         "integrationError": "$context.integrationErrorMessage",
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Architecture;
+
+    fn settings(routes: Option<String>) -> Settings {
+        Settings {
+            slack_channel: "#ops".into(),
+            has_webhook_secret: true,
+            architecture: Architecture::Arm64,
+            log_retention_days: 30,
+            handler_zip: None,
+            routes,
+            register_webhook: None,
+        }
+    }
+
+    #[test]
+    fn the_environment_is_measured_whole_names_and_values() {
+        let names = Names::new("relay", "dev");
+        let bare = environment_bytes(&settings(None), &names);
+        let expected: usize = [
+            ("SLACK_CHANNEL", "#ops"),
+            ("SLACK_TOKEN_PARAMETER", "/relay/dev/slack-token"),
+            (
+                "PULUMI_WEBHOOK_SECRET_PARAMETER",
+                "/relay/dev/webhook-secret",
+            ),
+            ("RUST_LOG", "info"),
+            ("STATE_TABLE", "relay-dev-state"),
+        ]
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+        assert_eq!(bare, expected);
+        let routes = r##"[{"stack":"*-prod","channel":"#p"}]"##.to_owned();
+        let with_routes = environment_bytes(&settings(Some(routes.clone())), &names);
+        assert_eq!(with_routes, bare + "ROUTES".len() + routes.len());
+    }
+
+    #[test]
+    fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
+        // The routes limit leaves room for the other variables even when the project and stack
+        // names are as long as Pulumi allows (100 characters each).
+        let long = "x".repeat(100);
+        let names = Names::new(&long, &long);
+        let routes = "r".repeat(crate::settings::MAX_ROUTES_BYTES);
+        assert!(environment_bytes(&settings(Some(routes)), &names) <= MAX_ENVIRONMENT_BYTES);
+    }
 }
