@@ -244,23 +244,12 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
     );
     let (filter, route) = (trace.filter.unwrap_or("-"), dash(&trace.route));
     match result {
-        Ok(delivered @ Delivered::Muted { .. }) => {
-            tracing::info!(
-                id,
-                kind,
-                org,
-                project,
-                stack,
-                filter,
-                route,
-                outcome = delivered.outcome(),
-                status = 200,
-                latency_ms,
-                "muted"
-            );
-            delivered.into_response()
-        }
         Ok(delivered) => {
+            // One line per delivery; the message says whether it reached Slack.
+            let message = match delivered {
+                Delivered::Muted { .. } => "muted",
+                _ => "delivered",
+            };
             tracing::info!(
                 id,
                 kind,
@@ -272,7 +261,7 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
                 outcome = delivered.outcome(),
                 status = 200,
                 latency_ms,
-                "delivered"
+                "{message}"
             );
             delivered.into_response()
         }

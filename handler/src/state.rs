@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::slack::Posted;
@@ -177,22 +178,8 @@ impl StateTable {
             getrandom::u64().map_err(|e| self.error("draw a claim token", e))?
         ));
         let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(key))
-            .item("state", s("claimed"))
+            .leased_put(key, "claimed", lease, DELIVERY_TTL)
             .item("token", s(&token.0))
-            .item("lease_until", n(now + lease.as_secs()))
-            .item("expires_at", n(now + DELIVERY_TTL.as_secs()))
-            // Free, or claimed by an invocation whose lease ran out.
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :claimed AND #lease < :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#lease", "lease_until")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":now", n(now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -222,6 +209,30 @@ impl StateTable {
         Ok(Claim::InFlight {
             lease_left: Duration::from_secs(until.saturating_sub(now).max(1)),
         })
+    }
+
+    /// A put of `key` in `state`, held for `lease` and kept for `ttl`, that succeeds only when the
+    /// key is free or its earlier holder (in the same state) let the lease run out.
+    fn leased_put(
+        &self,
+        key: &str,
+        state: &str,
+        lease: Duration,
+        ttl: Duration,
+    ) -> PutItemFluentBuilder {
+        let now = now();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("state", s(state))
+            .item("lease_until", n(now + lease.as_secs()))
+            .item("expires_at", n(now + ttl.as_secs()))
+            .condition_expression("attribute_not_exists(pk) OR (#state = :held AND #lease < :now)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_values(":held", s(state))
+            .expression_attribute_values(":now", n(now))
     }
 
     /// Records that the claimed delivery was posted, so redeliveries of it answer without posting.
@@ -291,24 +302,10 @@ impl StateTable {
 
     /// Reserves `key` for the first message of a deployment, unless it exists or is being posted.
     pub async fn reserve(&self, key: &str, rank: u8) -> Result<Reservation, StateError> {
-        let now = now();
+        // A reservation whose holder died blocks the key only a minute.
         let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(key))
-            .item("state", s("posting"))
+            .leased_put(key, "posting", Duration::from_secs(60), DEPLOYMENT_TTL)
             .item("rank", n(rank.into()))
-            // A reservation whose holder died blocks the key only this long.
-            .item("lease_until", n(now + 60))
-            .item("expires_at", n(now + DEPLOYMENT_TTL.as_secs()))
-            .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :posting AND #lease < :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#lease", "lease_until")
-            .expression_attribute_values(":posting", s("posting"))
-            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match put {
