@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use handler::app::Relay;
+use handler::config::Output;
 use handler::routes::Routes;
+use handler::slack::RetryPolicy;
 use handler::state::{self, Anchor, StateTable};
 use relay_tests::fake_slack::{self, FakeSlack, Reply};
 use relay_tests::fixture;
 use relay_tests::moto::Moto;
-use relay_tests::relay::{Answer, Delivery, InProcess, Process, config};
+use relay_tests::relay::{Answer, Delivery, InProcess, Process, config, quick_retries};
 
 const TABLE: &str = "relay-state";
 const HOUR: Duration = Duration::from_secs(3600);
@@ -24,13 +26,31 @@ struct Setup {
     _moto: Moto,
 }
 
+/// Quick backoff, but seconds per attempt: an attempt that times out after the fake Slack
+/// accepted the message is retried and posted twice (Slack's own gap: it has no idempotency key),
+/// and a loaded 2-core CI machine running these tests in parallel must not hit that.
+fn patient_retries() -> RetryPolicy {
+    RetryPolicy {
+        deadline: Duration::from_secs(20),
+        attempt_timeout: Duration::from_secs(10),
+        ..quick_retries()
+    }
+}
+
 /// moto with the table, the fake Slack, and the in-process relay keeping state in the table.
 async fn setup_with_routes(routes: &str) -> Setup {
+    setup_with(routes, patient_retries()).await
+}
+
+async fn setup_with(routes: &str, retry: RetryPolicy) -> Setup {
     let moto = Moto::start().await;
     let slack = FakeSlack::start().await;
     let table = moto.state_table(TABLE).await;
     let mut config = config(&slack.api_url);
     config.routes = Routes::parse(routes).expect("valid routes");
+    if let Output::Slack { retry: policy, .. } = &mut config.output {
+        *policy = retry;
+    }
     let relay = Relay::new(config)
         .expect("client builds")
         .with_state(table.clone(), HOUR);
@@ -139,6 +159,44 @@ async fn concurrent_duplicate_deliveries_post_once_and_all_end_in_200() {
             .all(|a| matches!(outcome(a), "posted" | "duplicate"))
     );
     assert_eq!(s.slack.posts().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_racing_through_slack_faults_post_every_id_exactly_once() {
+    let s = setup().await;
+    // Every fifth Slack call fails with a 500, every seventh is reset: some deliveries end in
+    // 503 and are redelivered while their copies are in flight or already posted.
+    s.slack.faults(|n| match n {
+        _ if n.is_multiple_of(7) => Some(Reply::Reset),
+        _ if n.is_multiple_of(5) => Some(Reply::Status(500)),
+        _ => None,
+    });
+    let ids: Vec<String> = (0..40).map(|i| format!("id-{i:02}")).collect();
+    let s = &s;
+    // Three copies of each delivery at once, as Pulumi's retries and a double send could make.
+    let answers =
+        join_all(ids.iter().flat_map(|id| {
+            (0..3).map(move |_| s.send_until_delivered("stack", "stack-created", id))
+        }))
+        .await;
+
+    assert!(answers.iter().all(|a| a.status == 200), "{answers:?}");
+    let posts = s.slack.posts_by_delivery();
+    assert_eq!(posts.len(), ids.len(), "every id was posted: {posts:?}");
+    assert!(posts.values().all(|n| *n == 1), "and only once: {posts:?}");
+    for id in &ids {
+        let tss: std::collections::HashSet<&str> = answers
+            .iter()
+            .zip(ids.iter().flat_map(|id| std::iter::repeat_n(id, 3)))
+            .filter(|(_, answered)| *answered == id)
+            .map(|(answer, _)| ts(answer))
+            .collect();
+        assert_eq!(
+            tss.len(),
+            1,
+            "all copies of {id} point at one message: {tss:?}"
+        );
+    }
 }
 
 #[tokio::test]
