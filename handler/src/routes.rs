@@ -406,43 +406,55 @@ fn can_carry(kind: &Kind, filter: Filter) -> bool {
 }
 
 fn parse_kinds(names: Vec<String>) -> Result<Vec<Kind>, String> {
-    if names.is_empty() {
-        return Err(
-            "`kinds` is empty, so the rule could never match; leave it out to match \
-                    every kind"
-                .into(),
-        );
-    }
-    names
-        .iter()
-        .map(|name| match Kind::parse(name) {
-            Kind::Unknown(_) => Err(format!(
-                "`kinds` has {name:?}, which is not a Pulumi webhook kind; valid kinds: {}",
-                Kind::NAMES.join(", ")
-            )),
-            kind => Ok(kind),
-        })
-        .collect()
+    let parse = |name: &str| match Kind::parse(name) {
+        Kind::Unknown(_) => None,
+        kind => Some(kind),
+    };
+    parse_list(
+        &names,
+        "kinds",
+        "kind",
+        parse,
+        "Pulumi webhook kind; valid kinds",
+        || Kind::NAMES.join(", "),
+    )
 }
 
 fn parse_events(names: Vec<String>) -> Result<Vec<Filter>, String> {
+    let valid = || {
+        let names: Vec<&str> = Filter::ALL.iter().map(|f| f.as_str()).collect();
+        names.join(", ")
+    };
+    parse_list(
+        &names,
+        "events",
+        "event",
+        Filter::parse,
+        "Pulumi webhook filter name; valid names",
+        valid,
+    )
+}
+
+/// A non-empty list field (`kinds`, `events`) whose every name `parse` knows; an unknown name is
+/// refused as not being `what`, listing the `valid` ones.
+fn parse_list<T>(
+    names: &[String],
+    field: &str,
+    each: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+    valid: impl Fn() -> String,
+) -> Result<Vec<T>, String> {
     if names.is_empty() {
-        return Err(
-            "`events` is empty, so the rule could never match; leave it out to match \
-                    every event"
-                .into(),
-        );
+        return Err(format!(
+            "`{field}` is empty, so the rule could never match; leave it out to match every {each}"
+        ));
     }
     names
         .iter()
         .map(|name| {
-            Filter::parse(name).ok_or_else(|| {
-                let valid: Vec<&str> = Filter::ALL.iter().map(|f| f.as_str()).collect();
-                format!(
-                    "`events` has {name:?}, which is not a Pulumi webhook filter name; valid \
-                     names: {}",
-                    valid.join(", ")
-                )
+            parse(name).ok_or_else(|| {
+                format!("`{field}` has {name:?}, which is not a {what}: {}", valid())
             })
         })
         .collect()
