@@ -77,6 +77,8 @@ fn profile_dir() -> PathBuf {
 enum Target {
     Relay,
     BareAxum,
+    /// axum + one reqwest post of a fixed message per request: the floor of any relay on this stack.
+    BareRelay,
     Node,
 }
 
@@ -85,6 +87,7 @@ impl Target {
         match self {
             Target::Relay => "relay (Rust, this repo)",
             Target::BareAxum => "bare axum 200 (limit)",
+            Target::BareRelay => "bare forward: axum + 1 reqwest post (floor)",
             Target::Node => "seed handler (Node)",
         }
     }
@@ -133,6 +136,13 @@ fn command(target: Target, addr: SocketAddr, api_url: &str, seed_node: &Path) ->
         Target::BareAxum => {
             let mut c = Command::new(profile_dir().join("bare-axum"));
             c.arg(addr.to_string());
+            c
+        }
+        Target::BareRelay => {
+            let mut c = Command::new(profile_dir().join("bare-axum"));
+            c.arg(addr.to_string()).arg(api_url);
+            c.env("SLACK_TOKEN", fake_slack::TOKEN)
+                .env("SLACK_CHANNEL", fake_slack::CHANNEL);
             c
         }
         Target::Node => {
@@ -420,7 +430,12 @@ fn main() {
     }
 
     // Load.
-    let mut targets = vec![None, Some(Target::BareAxum), Some(Target::Relay)];
+    let mut targets = vec![
+        None,
+        Some(Target::BareAxum),
+        Some(Target::BareRelay),
+        Some(Target::Relay),
+    ];
     if node {
         targets.push(Some(Target::Node));
     }
@@ -452,7 +467,7 @@ fn main() {
             // Webhooks arrive at a modest rate, never in a saturating flood: CPU per delivery
             // here is the figure that matters in production, and it is free of the 2-core
             // contention that makes the closed-loop CPU figures vary from run to run.
-            let steady_targets = [None, Some(Target::Relay)]
+            let steady_targets = [None, Some(Target::BareRelay), Some(Target::Relay)]
                 .into_iter()
                 .chain(node.then_some(Some(Target::Node)));
             for target in steady_targets {
@@ -483,34 +498,37 @@ fn main() {
     }
     println!("\n### Ratios, pair by pair\n");
     println!(
-        "| conns | Node CPU/req ÷ relay | Node peak RSS ÷ relay | relay req/s ÷ Node | relay CPU/req ÷ bare axum | relay p99 − fake Slack p99 (ms) |"
+        "| conns | Node CPU/req ÷ relay | Node CPU/req ÷ bare forward | Node peak RSS ÷ relay | relay req/s ÷ Node | relay CPU/req ÷ bare forward | relay CPU/req ÷ bare axum | relay p99 − fake Slack p99 (ms) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &c in &args.concurrency {
         let find = |name: &str| {
             results
                 .iter()
                 .find(|r| r.concurrency == c && r.target.starts_with(name))
         };
-        let (relay, bare, slack, node) = (
+        let (relay, bare, forward, slack, node) = (
             find("relay").unwrap(),
-            find("bare").unwrap(),
+            find("bare axum").unwrap(),
+            find("bare forward").unwrap(),
             find("fake").unwrap(),
             find("seed"),
         );
         let cpu = |r: &LoadResult| r.cpu_per_req.unwrap_or_default().as_secs_f64();
         let rss = |r: &LoadResult| r.peak_rss_kib.unwrap_or_default() as f64;
         println!(
-            "| {c} | {} | {} | {} | {} | {:.3} |",
+            "| {c} | {} | {} | {} | {} | {} | {} | {:.3} |",
             node.map_or("-".into(), |n| ratio(cpu(n), cpu(relay))),
+            node.map_or("-".into(), |n| ratio(cpu(n), cpu(forward))),
             node.map_or("-".into(), |n| ratio(rss(n), rss(relay))),
             node.map_or("-".into(), |n| ratio(relay.rps, n.rps)),
+            ratio(cpu(relay), cpu(forward)),
             ratio(cpu(relay), cpu(bare)),
             (relay.p99.as_secs_f64() - slack.p99.as_secs_f64()) * 1000.0,
         );
     }
 
-    if let [slack, relay, rest @ ..] = &steady[..] {
+    if let [slack, forward, relay, rest @ ..] = &steady[..] {
         println!(
             "\n## Steady {} req/s over 16 connections (open loop): added latency and CPU\n",
             args.rate
@@ -536,11 +554,16 @@ fn main() {
             ms(relay.p50.saturating_sub(slack.p50)),
             ms(relay.p99.saturating_sub(slack.p99))
         );
+        let cpu = |r: &LoadResult| r.cpu_per_req.unwrap_or_default().as_secs_f64();
+        println!(
+            "At this rate, relay CPU/req ÷ bare forward CPU/req = {}.",
+            ratio(cpu(relay), cpu(forward))
+        );
         if let [node] = rest {
-            let cpu = |r: &LoadResult| r.cpu_per_req.unwrap_or_default().as_secs_f64();
             println!(
-                "At this rate, Node CPU/req ÷ relay CPU/req = {}.",
-                ratio(cpu(node), cpu(relay))
+                "At this rate, Node CPU/req ÷ relay CPU/req = {}; Node ÷ bare forward = {}.",
+                ratio(cpu(node), cpu(relay)),
+                ratio(cpu(node), cpu(forward))
             );
         }
     }
