@@ -9,13 +9,14 @@
 
 use std::time::Duration;
 
+use axum::body::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::format::Message;
+use crate::format::{Message, json_string};
 
 /// Where a message landed: what `chat.update` and threads need later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,22 +129,37 @@ pub fn post_message_body(channel: &str, message: &Message) -> Vec<u8> {
 fn to_body(call: &Call<'_>) -> Vec<u8> {
     // Sized for a typical message, so the buffer is not regrown five times while writing it.
     let mut body = Vec::with_capacity(2048);
-    serde_json::to_writer(&mut body, call)
-        .expect("a message of strings and lists always serializes");
+    body.extend_from_slice(b"{\"channel\":");
+    json_string(&mut body, call.channel);
+    if let Some(ts) = call.ts {
+        body.extend_from_slice(b",\"ts\":");
+        json_string(&mut body, ts);
+    }
+    if let Some(thread_ts) = call.thread_ts {
+        body.extend_from_slice(b",\"thread_ts\":");
+        json_string(&mut body, thread_ts);
+    }
+    if call.reply_broadcast {
+        body.extend_from_slice(b",\"reply_broadcast\":true");
+    }
+    body.push(b',');
+    call.message.write_json_members(&mut body);
+    body.push(b'}');
     body
 }
 
-/// The arguments of `chat.postMessage` (`thread_ts`, `reply_broadcast`) and `chat.update` (`ts`).
-#[derive(Serialize)]
+/// The arguments of `chat.postMessage` (`thread_ts`, `reply_broadcast`) and `chat.update` (`ts`),
+/// written by [`to_body`]; the derived form is what the tests hold that writer to.
+#[cfg_attr(test, derive(Serialize))]
 struct Call<'a> {
     channel: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     ts: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     thread_ts: Option<&'a str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, serde(skip_serializing_if = "std::ops::Not::not"))]
     reply_broadcast: bool,
-    #[serde(flatten)]
+    #[cfg_attr(test, serde(flatten))]
     message: &'a Message,
 }
 
@@ -162,7 +178,8 @@ pub struct SlackClient {
     /// Parsed once: parsing (with IDNA) on every post showed in profiles.
     post_message_url: reqwest::Url,
     update_url: reqwest::Url,
-    token: SecretString,
+    /// `Bearer <token>`, built once and marked sensitive (hidden from `Debug`).
+    authorization: HeaderValue,
     policy: RetryPolicy,
 }
 
@@ -194,6 +211,11 @@ pub enum ClientError {
     Url { url: String, why: String },
     #[error("the HTTP client could not be built: {0}")]
     Http(#[from] reqwest::Error),
+    /// Never names the token: it is a secret.
+    #[error(
+        "the Slack token contains characters an HTTP header cannot carry (control characters or line breaks)"
+    )]
+    Token,
 }
 
 impl SlackClient {
@@ -213,11 +235,14 @@ impl SlackClient {
                 why: e.to_string(),
             })
         };
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| ClientError::Token)?;
+        authorization.set_sensitive(true);
         Ok(SlackClient {
             http,
             post_message_url: method_url("chat.postMessage")?,
             update_url: method_url("chat.update")?,
-            token,
+            authorization,
             policy,
         })
     }
@@ -268,6 +293,8 @@ impl SlackClient {
     /// Sends `body` (serialized once: retries resend the same bytes) to the method at `url`,
     /// retrying transient failures until the deadline.
     async fn call(&self, url: &reqwest::Url, body: Vec<u8>) -> Result<Posted, SlackError> {
+        // Shared, not copied, by each attempt's request.
+        let body = Bytes::from(body);
         let started = Instant::now();
         let deadline = started + self.policy.deadline;
         let mut backoff = self.policy.first_backoff;
@@ -306,16 +333,16 @@ impl SlackClient {
         }
     }
 
-    async fn attempt(&self, url: &reqwest::Url, body: &[u8], timeout: Duration) -> Attempt {
+    async fn attempt(&self, url: &reqwest::Url, body: &Bytes, timeout: Duration) -> Attempt {
         let request = self
             .http
             .post(url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
             .header(
-                AUTHORIZATION,
-                format!("Bearer {}", self.token.expose_secret()),
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
             )
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .body(body.to_vec())
+            .body(body.clone())
             .timeout(timeout);
         let response = match request.send().await {
             Ok(response) => response,
@@ -414,4 +441,117 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, Kind};
+    use crate::format::format;
+
+    /// Each fixture formatted as the kind its name starts with (unknown kinds included).
+    fn fixture_messages() -> Vec<(String, Message)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+        let mut messages: Vec<(String, Message)> = std::fs::read_dir(dir)
+            .expect("the fixtures directory")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .map(|path| {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let kind = Kind::parse(name.split('-').next().unwrap_or(&name));
+                let body = std::fs::read(&path).expect("a readable fixture");
+                let event = Event::parse(kind, &body).expect("fixtures are JSON");
+                let mut message = format(&event, Some("d-\"1\"\\<>"));
+                if name.contains("failed") {
+                    message.mention("<!here>");
+                }
+                (name, message)
+            })
+            .collect();
+        messages.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(messages.len() > 20, "fixtures found in {dir}");
+        messages
+    }
+
+    fn as_written(call: &Call<'_>) -> serde_json::Value {
+        serde_json::from_slice(&to_body(call)).expect("the written body is JSON")
+    }
+
+    #[test]
+    fn the_written_post_body_equals_serdes_for_every_fixture() {
+        for (name, message) in fixture_messages() {
+            let call = Call {
+                channel: "C0123",
+                ts: None,
+                thread_ts: None,
+                reply_broadcast: false,
+                message: &message,
+            };
+            let derived = serde_json::to_value(&call).unwrap();
+            assert_eq!(as_written(&call), derived, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_written_reply_and_update_bodies_equal_serdes() {
+        let (_, message) = fixture_messages().swap_remove(0);
+        for (ts, thread_ts, reply_broadcast) in [
+            (None, Some("1700000000.000100"), true),
+            (None, Some("1700000000.000100"), false),
+            (Some("1700000000.000200"), None, false),
+        ] {
+            let call = Call {
+                channel: "#ops \"quoted\"",
+                ts,
+                thread_ts,
+                reply_broadcast,
+                message: &message,
+            };
+            assert_eq!(as_written(&call), serde_json::to_value(&call).unwrap());
+        }
+    }
+
+    #[test]
+    fn every_block_type_is_written_like_serde() {
+        use crate::format::Block;
+        let message = Message::new(
+            "fallback \"quoted\" \u{1F680}\n\t\u{7}",
+            vec![
+                Block::header("héader <b>"),
+                Block::section("*section*"),
+                Block::fields(["*a*\n1", "*b*\n2"]),
+                Block::Divider,
+                Block::context(["ctx 1", "ctx 2"]),
+            ],
+        );
+        let call = Call {
+            channel: "C1",
+            ts: None,
+            thread_ts: None,
+            reply_broadcast: false,
+            message: &message,
+        };
+        assert_eq!(as_written(&call), serde_json::to_value(&call).unwrap());
+    }
+
+    #[test]
+    fn a_token_no_header_can_carry_is_refused_at_start_without_being_named() {
+        let token = SecretString::from("xoxb-line1\nline2");
+        let error = SlackClient::new("https://slack.com/api", token, RetryPolicy::default())
+            .expect_err("a line break cannot go in a header");
+        assert!(matches!(error, ClientError::Token));
+        let shown = format!("{error} {error:?}");
+        assert!(
+            !shown.contains("line1") && !shown.contains("line2"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn the_client_debug_hides_the_token() {
+        let token = SecretString::from("xoxb-very-secret");
+        let client =
+            SlackClient::new("https://slack.com/api", token, RetryPolicy::default()).unwrap();
+        assert!(!format!("{client:?}").contains("very-secret"));
+    }
 }
