@@ -440,12 +440,12 @@ impl OtherEvent {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
         };
-        let status = |pointer: &str| text(pointer).map(Status::from);
+        let status = |pointer: &str| text(pointer).as_deref().map(Status::from);
         let typed = match &self.kind {
             Kind::StackUpdate | Kind::StackPreview => {
                 let update = UpdateEvent {
                     result: status("/result"),
-                    kind: text("/kind").map(Operation::from),
+                    kind: text("/kind").as_deref().map(Operation::from),
                     is_preview: self
                         .payload
                         .pointer("/isPreview")
@@ -546,7 +546,6 @@ pub struct Origin<'a> {
 pub struct User {
     pub name: Option<String>,
     pub github_login: Option<String>,
-    pub avatar_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -554,7 +553,6 @@ pub struct User {
 pub struct Organization {
     pub name: Option<String>,
     pub github_login: Option<String>,
-    pub avatar_url: Option<String>,
 }
 
 /// Declares a payload type with the fields every Pulumi event carries (`user`, `organization`,
@@ -593,18 +591,34 @@ macro_rules! payload {
 macro_rules! open_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $text:literal,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-        #[serde(from = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum $name {
             $($variant,)*
             Other(String),
         }
 
-        impl From<String> for $name {
-            fn from(value: String) -> Self {
-                match value.as_str() {
+        // Read from the borrowed text: only a value this relay has no variant for is copied.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<$name, E> {
+                        Ok($name::from(value))
+                    }
+                }
+                deserializer.deserialize_str(Visitor)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                match value {
                     $($text => $name::$variant,)*
-                    _ => $name::Other(value),
+                    _ => $name::Other(value.to_owned()),
                 }
             }
         }
