@@ -279,15 +279,20 @@ pub struct OtherEvent {
 impl OtherEvent {
     /// The documented common fields, read from the JSON where present.
     pub fn origin(&self) -> Origin<'_> {
-        let str_at = |pointer: &str| self.payload.pointer(pointer).and_then(|v| v.as_str());
+        let str_at = |path: &[&str]| at(&self.payload, path).and_then(|v| v.as_str());
         Origin {
-            user: str_at("/user/name").or_else(|| str_at("/user/githubLogin")),
-            organization: str_at("/organization/githubLogin")
-                .or_else(|| str_at("/organization/name")),
-            project: str_at("/projectName"),
-            stack: str_at("/stackName"),
+            user: str_at(&["user", "name"]).or_else(|| str_at(&["user", "githubLogin"])),
+            organization: str_at(&["organization", "githubLogin"])
+                .or_else(|| str_at(&["organization", "name"])),
+            project: str_at(&["projectName"]),
+            stack: str_at(&["stackName"]),
         }
     }
+}
+
+/// The value at `path` (object keys): `Value::pointer` without its allocation per segment.
+fn at<'v>(value: &'v serde_json::Value, path: &[&str]) -> Option<&'v serde_json::Value> {
+    path.iter().try_fold(value, |value, key| value.get(key))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -434,22 +439,15 @@ impl OtherEvent {
     /// decide them: a failed update with one odd field is still a failure to routing (and to its
     /// `mention`).
     fn filters(&self) -> Filters {
-        let text = |pointer: &str| {
-            self.payload
-                .pointer(pointer)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        };
-        let status = |pointer: &str| text(pointer).as_deref().map(Status::from);
+        let text = |key: &str| self.payload.get(key).and_then(serde_json::Value::as_str);
+        let bool_at = |key: &str| self.payload.get(key).and_then(serde_json::Value::as_bool);
+        let status = |key: &str| text(key).map(Status::from);
         let typed = match &self.kind {
             Kind::StackUpdate | Kind::StackPreview => {
                 let update = UpdateEvent {
-                    result: status("/result"),
-                    kind: text("/kind").as_deref().map(Operation::from),
-                    is_preview: self
-                        .payload
-                        .pointer("/isPreview")
-                        .and_then(serde_json::Value::as_bool),
+                    result: status("result"),
+                    kind: text("kind").map(Operation::from),
+                    is_preview: bool_at("isPreview"),
                     ..UpdateEvent::default()
                 };
                 if self.kind == Kind::StackPreview {
@@ -459,19 +457,16 @@ impl OtherEvent {
                 }
             }
             Kind::Deployment => Event::Deployment(DeploymentEvent {
-                status: status("/status"),
+                status: status("status"),
                 ..DeploymentEvent::default()
             }),
             Kind::DriftDetection => Event::DriftDetection(DriftDetectionEvent {
-                status: status("/status"),
-                drift_detected: self
-                    .payload
-                    .pointer("/driftDetected")
-                    .and_then(serde_json::Value::as_bool),
+                status: status("status"),
+                drift_detected: bool_at("driftDetected"),
                 ..DriftDetectionEvent::default()
             }),
             Kind::DriftRemediation => Event::DriftRemediation(DriftRemediationEvent {
-                status: status("/status"),
+                status: status("status"),
                 ..DriftRemediationEvent::default()
             }),
             Kind::PolicyViolation(level) => {

@@ -1050,6 +1050,12 @@ fn json_sections(json: &str) -> (Vec<String>, usize) {
     // Byte by byte, copying unescaped runs whole: a character starts at every byte that is not a
     // UTF-8 continuation byte, and the escaped bytes are ASCII, so every cut is a char boundary.
     // (Char by char with a push per char cost ~10 µs for a 500-byte unknown-kind payload.)
+    // Most payloads fit one section: escaped whole, their byte length bounds the characters the
+    // walk below would count (an entity counts as its characters there too).
+    let escaped = escape(json);
+    if escaped.len() <= JSON_CHUNK {
+        return (vec![cat!("```", escaped, "```")], 0);
+    }
     let mut sections = Vec::new();
     let mut section = String::with_capacity(JSON_CHUNK.min(json.len()) + 16);
     let mut used = 0;
