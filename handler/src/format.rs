@@ -1052,9 +1052,11 @@ fn json_sections(json: &str) -> (Vec<String>, usize) {
     // (Char by char with a push per char cost ~10 µs for a 500-byte unknown-kind payload.)
     // Most payloads fit one section: escaped whole, their byte length bounds the characters the
     // walk below would count (an entity counts as its characters there too).
-    let escaped = escape(json);
-    if escaped.len() <= JSON_CHUNK {
-        return (vec![cat!("```", escaped, "```")], 0);
+    if json.len() <= JSON_CHUNK {
+        let escaped = escape(json);
+        if escaped.len() <= JSON_CHUNK {
+            return (vec![cat!("```", escaped, "```")], 0);
+        }
     }
     let mut sections = Vec::new();
     let mut section = String::with_capacity(JSON_CHUNK.min(json.len()) + 16);
