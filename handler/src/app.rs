@@ -279,9 +279,9 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
 }
 
 enum Delivered {
-    Posted(crate::slack::Posted),
-    /// Through the state table: posted, replied, updated, or found already delivered.
-    Living(Outcome),
+    /// In Slack: posted (always, without a state table), or through the state table also
+    /// replied, updated, or found already delivered.
+    Slack(Outcome),
     DryRun {
         channel: Option<String>,
         /// The routing rule that chose the channel, if any.
@@ -289,16 +289,13 @@ enum Delivered {
         message: Message,
     },
     /// Dropped on purpose by the named routing rule.
-    Muted {
-        rule: String,
-    },
+    Muted { rule: String },
 }
 
 impl Delivered {
     fn outcome(&self) -> &'static str {
         match self {
-            Delivered::Posted(_) => "posted",
-            Delivered::Living(outcome) => outcome.as_str(),
+            Delivered::Slack(outcome) => outcome.as_str(),
             Delivered::DryRun { .. } => "dry_run",
             Delivered::Muted { .. } => "muted",
         }
@@ -307,18 +304,11 @@ impl Delivered {
 
 impl IntoResponse for Delivered {
     fn into_response(self) -> Response {
-        /// `{ok: true, channel, ts}`, written straight from the typed answer (no `Value` tree).
+        /// `{ok: true, channel, ts}`, written straight from the typed answer (no `Value` tree),
+        /// and what the state table made of the event: `"outcome": "updated" | "replied" |
+        /// "duplicate" | "superseded"` (absent for a plain post), with the thread of a reply.
         #[derive(serde::Serialize)]
-        struct Posted<'a> {
-            ok: bool,
-            channel: &'a str,
-            ts: &'a str,
-        }
-        /// `{ok: true, channel, ts}` and what the state table made of the event: `"outcome":
-        /// "updated" | "replied" | "duplicate" | "superseded"` (absent for a plain post), with the
-        /// thread of a reply.
-        #[derive(serde::Serialize)]
-        struct Living<'a> {
+        struct InSlack<'a> {
             ok: bool,
             channel: &'a str,
             ts: &'a str,
@@ -328,15 +318,9 @@ impl IntoResponse for Delivered {
             thread_ts: Option<&'a str>,
         }
         match self {
-            Delivered::Posted(posted) => axum::Json(Posted {
-                ok: true,
-                channel: &posted.channel,
-                ts: &posted.ts,
-            })
-            .into_response(),
-            Delivered::Living(outcome) => {
+            Delivered::Slack(outcome) => {
                 let posted = outcome.posted();
-                axum::Json(Living {
+                axum::Json(InSlack {
                     ok: true,
                     channel: &posted.channel,
                     ts: &posted.ts,
@@ -437,7 +421,7 @@ async fn deliver(
                     mention.is_some(),
                 )
                 .await
-                .map(Delivered::Living)
+                .map(Delivered::Slack)
                 .map_err(|failure| name_route(ApiError::from_failure(failure)))
         }
         Sink::Slack { client, channel } => {
@@ -445,7 +429,7 @@ async fn deliver(
             client
                 .post_message(channel, &message)
                 .await
-                .map(Delivered::Posted)
+                .map(|posted| Delivered::Slack(Outcome::Posted(posted)))
                 .map_err(|error| name_route(ApiError::from_slack(error)))
         }
         Sink::DryRun { channel } => {

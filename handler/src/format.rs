@@ -211,14 +211,9 @@ impl Message {
     pub fn write_json_members(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"\"text\":");
         json_string(out, &self.text);
-        out.extend_from_slice(b",\"blocks\":[");
-        for (i, block) in self.blocks.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            block.write_json(out);
-        }
-        out.extend_from_slice(b"],\"unfurl_links\":");
+        out.extend_from_slice(b",\"blocks\":");
+        write_list(out, &self.blocks, Block::write_json);
+        out.extend_from_slice(b",\"unfurl_links\":");
         out.extend_from_slice(json_bool(self.unfurl_links));
         out.extend_from_slice(b",\"unfurl_media\":");
         out.extend_from_slice(json_bool(self.unfurl_media));
@@ -240,12 +235,12 @@ impl Block {
                 }
                 if !fields.is_empty() {
                     out.extend_from_slice(b",\"fields\":");
-                    write_texts(out, fields);
+                    write_list(out, fields, Text::write_json);
                 }
             }
             Block::Context { elements } => {
                 out.extend_from_slice(b"{\"type\":\"context\",\"elements\":");
-                write_texts(out, elements);
+                write_list(out, elements, Text::write_json);
             }
             Block::Divider => out.extend_from_slice(b"{\"type\":\"divider\""),
         }
@@ -271,13 +266,14 @@ impl Text {
     }
 }
 
-fn write_texts(out: &mut Vec<u8>, texts: &[Text]) {
+/// `items` as a JSON array, each written by `write`.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], write: fn(&T, &mut Vec<u8>)) {
     out.push(b'[');
-    for (i, text) in texts.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        text.write_json(out);
+        write(item, out);
     }
     out.push(b']');
 }
