@@ -39,6 +39,14 @@ impl Architecture {
         }
     }
 
+    /// The ELF `e_machine` of its executables.
+    pub fn elf_machine(self) -> u16 {
+        match self {
+            Architecture::Arm64 => 183,
+            Architecture::X86_64 => 62,
+        }
+    }
+
     /// The `cargo lambda build` flag for it.
     pub fn cargo_lambda_flag(self) -> &'static str {
         match self {
@@ -119,6 +127,17 @@ pub mod keys {
     pub const ROUTES: &str = "routes";
     /// Structured config, like `routes`: the Pulumi Cloud webhook to register (see `register`).
     pub const REGISTER_WEBHOOK: &str = "registerWebhook";
+
+    /// The defaults `Pulumi.yaml` declares for the optional keys, which mean "not set". The CLI
+    /// requires every declared key without a default and hands the program each default as if the
+    /// stack had set it (pulumi/pulumi `pkg/workspace/config.go`, `mergeConfig` and
+    /// `createConfigValue`: scalars as text, lists and maps as compact JSON).
+    pub const UNSET: &[(&str, &str)] = &[
+        (WEBHOOK_SECRET, ""),
+        (HANDLER_ZIP, ""),
+        (ROUTES, "[]"),
+        (REGISTER_WEBHOOK, "{}"),
+    ];
 }
 
 /// Config as the language host passes it: `project:key` → value, and the secret keys.
@@ -164,9 +183,17 @@ impl RawConfig {
         format!("{}:{key}", self.project)
     }
 
+    /// The value of `key` and whether it is secret; `None` when unset or at its "unset" default
+    /// (blank text counts as unset too: `pulumi config set routes ''`).
     fn get(&self, key: &str) -> Option<(&str, bool)> {
         let full = self.full(key);
         let value = self.values.get(&full)?;
+        let unset = keys::UNSET
+            .iter()
+            .any(|(k, default)| *k == key && (value.trim() == *default || value.trim().is_empty()));
+        if unset {
+            return None;
+        }
         Some((value.as_str(), self.secret_keys.contains(&full)))
     }
 
@@ -236,13 +263,33 @@ impl RawConfig {
             None => None,
             Some(path) => {
                 let path = PathBuf::from(path);
+                let invalid = |why: String| SettingsError::Invalid {
+                    key: HANDLER_ZIP,
+                    value: path.display().to_string(),
+                    why,
+                    example: "target/lambda/handler/bootstrap.zip",
+                };
                 if !root.join(&path).is_file() {
-                    return Err(SettingsError::Invalid {
-                        key: HANDLER_ZIP,
-                        value: path.display().to_string(),
-                        why: "no such file".into(),
-                        example: "target/lambda/handler/bootstrap.zip",
-                    });
+                    return Err(invalid("no such file".into()));
+                }
+                // A zip of the other architecture would deploy, then fail every invocation.
+                let machine =
+                    crate::bundle::bootstrap_machine(&root.join(&path)).map_err(invalid)?;
+                if machine != architecture.elf_machine() {
+                    let built = [Architecture::Arm64, Architecture::X86_64]
+                        .into_iter()
+                        .find(|a| a.elf_machine() == machine)
+                        .map_or_else(
+                            || format!("machine {machine}"),
+                            |a| a.lambda_name().to_owned(),
+                        );
+                    return Err(invalid(format!(
+                        "its bootstrap is built for {built} and `architecture` is {arch} (build it \
+                         with `cargo lambda build --output-format zip {flag}`, or set \
+                         `architecture` to {built})",
+                        arch = architecture.lambda_name(),
+                        flag = architecture.cargo_lambda_flag(),
+                    )));
                 }
                 Some(path)
             }
@@ -250,7 +297,7 @@ impl RawConfig {
         let routes = match self.get(ROUTES) {
             None => None,
             Some((_, true)) => return Err(SettingsError::SecretRoutes),
-            Some((json, false)) => Some(routes_env(json)?),
+            Some((json, false)) => routes_env(json)?,
         };
         let register_webhook = match self.get(REGISTER_WEBHOOK) {
             None => None,
@@ -278,16 +325,20 @@ impl RawConfig {
 }
 
 /// Validates `routes` with the relay's own parser (so `pulumi up` refuses exactly what the relay
-/// would refuse at start-up) and returns it as compact JSON for the Lambda's environment.
-fn routes_env(json: &str) -> Result<String, SettingsError> {
+/// would refuse at start-up) and returns it as compact JSON for the Lambda's environment; no rules
+/// at all need no variable.
+fn routes_env(json: &str) -> Result<Option<String>, SettingsError> {
     let value: serde_json::Value = serde_json::from_str(json)
         .map_err(|e| SettingsError::Routes(RoutesError::NotJson(e.to_string())))?;
+    if value.as_array().is_some_and(Vec::is_empty) {
+        return Ok(None);
+    }
     let compact = value.to_string();
     Routes::from_value(value).map_err(SettingsError::Routes)?;
     if compact.len() > MAX_ROUTES_BYTES {
         return Err(SettingsError::RoutesTooLarge(compact.len()));
     }
-    Ok(compact)
+    Ok(Some(compact))
 }
 
 #[cfg(test)]
@@ -320,6 +371,42 @@ mod tests {
         assert!(!settings.has_webhook_secret);
         assert_eq!(settings.handler_zip, None);
         assert_eq!(settings.register_webhook, None);
+    }
+
+    #[test]
+    fn the_defaults_of_optional_keys_read_as_unset() {
+        // What the CLI passes for a stack that sets only the two required keys: every default of
+        // Pulumi.yaml, as plain (not secret) text.
+        let mut values = minimal();
+        values.extend([
+            ("webhookSecret", ""),
+            ("handlerZip", ""),
+            ("routes", "[]"),
+            ("registerWebhook", "{}"),
+            ("architecture", "arm64"),
+            ("logRetentionDays", "14"),
+        ]);
+        let settings = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        let bare = config(&minimal(), &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(settings, bare);
+        assert!(!settings.has_webhook_secret);
+        assert_eq!(settings.routes, None);
+        assert_eq!(settings.register_webhook, None);
+        assert_eq!(settings.handler_zip, None);
+    }
+
+    #[test]
+    fn an_empty_rule_list_needs_no_routes_variable() {
+        let mut values = minimal();
+        values.push(("routes", "[ ]"));
+        let settings = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(settings.routes, None);
     }
 
     #[test]
@@ -557,6 +644,30 @@ mod tests {
             .validate(Path::new("."))
             .unwrap_err();
         assert!(matches!(err, SettingsError::RoutesTooLarge(n) if n > MAX_ROUTES_BYTES));
+    }
+
+    #[test]
+    fn a_handler_zip_must_hold_a_bootstrap_for_the_chosen_architecture() {
+        let dir = std::env::temp_dir().join(format!("settings-zip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[18..20].copy_from_slice(&62u16.to_le_bytes());
+        std::fs::write(dir.join("x86.zip"), crate::bundle::zip_bytes(&elf).unwrap()).unwrap();
+        let mut values = minimal();
+        values.push(("handlerZip", "x86.zip"));
+        let err = config(&values, &["slackToken"]).validate(&dir).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config `handlerZip` is \"x86.zip\", but its bootstrap is built for x86_64 and \
+             `architecture` is arm64 (build it with `cargo lambda build --output-format zip \
+             --arm64`, or set `architecture` to x86_64): run `pulumi config set handlerZip \
+             target/lambda/handler/bootstrap.zip`"
+        );
+        values.push(("architecture", "x86_64"));
+        let settings = config(&values, &["slackToken"]).validate(&dir).unwrap();
+        assert_eq!(settings.handler_zip, Some(PathBuf::from("x86.zip")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! The AWS resources of one relay stack, and the stack's exports.
 //!
-//! Pulumi Gestalt sends no dependency lists, so `pulumi destroy` may delete in any order. Every
-//! shape here is chosen to delete cleanly regardless: the role's policy is inline (no attachment
-//! to detach), the API's routes, integration and stage go with the API, the function's permission
-//! goes with the function, and log groups and parameters stand alone. Creation order still
-//! follows data flow: a resource is registered only once the outputs it uses are known.
+//! Creation order follows data flow, since Pulumi Gestalt sends the engine no dependency lists: a
+//! resource is registered only once the outputs it uses are known, and everything that does not
+//! need the Lambda zip (secrets, logs, role, table, API, stage) is registered while it builds. The
+//! Pulumi Cloud webhook waits for the whole path (routes, integration, permission) so that no
+//! delivery reaches a URL with nothing behind it.
+//!
+//! Every value computed from an output goes through [`crate::unknown::derive`], so that in a
+//! preview it is unknown rather than a string built around the engine's unknown marker.
+//!
+//! Deletion has no order either (`pulumi destroy` deletes everything at once): the role's policy
+//! is inline, the permission goes with the function and log groups and parameters stand alone,
+//! but API Gateway refuses to delete an integration that a route still targets; the README
+//! ("Removal") says how to destroy in two steps.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use handler::config;
 
@@ -22,6 +29,7 @@ use pulumi_gestalt_rust::{
 use crate::policy;
 use crate::register::{Scope, WebhookRegistration};
 use crate::settings::Settings;
+use crate::unknown::derive;
 
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
@@ -75,7 +83,8 @@ impl Names {
     }
 }
 
-pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result<()> {
+/// Declares the stack; `code` is the function's archive (known once the zip is built).
+pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> anyhow::Result<()> {
     let names = Names::new(ctx.get_project(), ctx.get_stack());
     let tags: HashMap<String, String> = [
         ("app".to_owned(), "pulumi-webhook-relay".to_owned()),
@@ -144,17 +153,20 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
     }
     let state_table = state_table(ctx, &names, &tags);
 
-    let permissions = pulumi_combine!(
-        function_logs.arn.clone(),
-        token_parameter.clone(),
-        secret_parameter.clone(),
-        state_table.arn.clone()
-    )
-    .map(|(logs, token, secret, table)| {
+    let policy = derive(
+        &pulumi_combine!(
+            function_logs.arn.clone(),
+            token_parameter.clone(),
+            secret_parameter.clone(),
+            state_table.arn.clone()
+        ),
+        |(logs, token, secret, table)| policy::relay_permissions(&logs, &[token, secret], &table),
+    );
+    let permissions = policy.map(|policy| {
         Some(vec![
             aws::types::iam::RoleInlinePolicy::builder()
                 .name("relay".to_owned())
-                .policy(policy::relay_permissions(&logs, &[token, secret], &table))
+                .policy(policy)
                 .build_struct(),
         ])
     });
@@ -173,7 +185,7 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
         ctx,
         &names,
         settings,
-        zip,
+        code,
         Wiring {
             role_arn: &role.arn,
             log_group: &function_logs.name,
@@ -206,18 +218,23 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
             .timeout_milliseconds(30_000)
             .build_struct(),
     );
-    let target = integration.id.map(|id| format!("integrations/{id}"));
-    for (name, route_key) in [("route-get", "GET /"), ("route-post", "POST /")] {
-        aws::apigatewayv2::route::create(
-            ctx,
-            name,
-            aws::apigatewayv2::route::RouteArgs::builder()
-                .api_id(api.id.clone())
-                .route_key(route_key.to_owned())
-                .target(target.clone())
-                .build_struct(),
-        );
-    }
+    let target = derive(&integration.id, |id| format!("integrations/{id}"));
+    let routes: Vec<Output<String>> = [("route-get", "GET /"), ("route-post", "POST /")]
+        .into_iter()
+        .map(|(name, route_key)| {
+            aws::apigatewayv2::route::create(
+                ctx,
+                name,
+                aws::apigatewayv2::route::RouteArgs::builder()
+                    .api_id(api.id.clone())
+                    .route_key(route_key.to_owned())
+                    .target(target.clone())
+                    .build_struct(),
+            )
+            .id
+        })
+        .collect();
+    let access_logs_arn = access_logs.arn.clone();
     let access_log_settings = access_logs.arn.map(|arn| {
         Some(
             aws::types::apigatewayv2::StageAccessLogSettings::builder()
@@ -243,27 +260,75 @@ pub fn declare(ctx: &Context, settings: &Settings, zip: &Path) -> anyhow::Result
             .tags(tags.clone())
             .build_struct(),
     );
-    aws::lambda::permission::create(
+    let permission = aws::lambda::permission::create(
         ctx,
         "api-invoke",
         aws::lambda::permission::PermissionArgs::builder()
             .action("lambda:InvokeFunction".to_owned())
             .function(function_name.clone())
             .principal("apigateway.amazonaws.com".to_owned())
-            .source_arn(api.execution_arn.map(|arn| format!("{arn}/*/*")))
+            .source_arn(derive(&api.execution_arn, |arn| format!("{arn}/*/*")))
             .build_struct(),
     );
 
     if let Some(registration) = &settings.register_webhook {
-        pulumi_cloud_webhook(ctx, registration, &stage.invoke_url, &webhook_secret)?;
+        // The URL once requests to it reach the function: routes, their integration (which
+        // needs the function) and the permission exist.
+        let serving = derive(
+            &pulumi_combine!(
+                stage.invoke_url.clone(),
+                permission.id.clone(),
+                routes[0].clone(),
+                routes[1].clone()
+            ),
+            |(url, _, _, _)| url,
+        );
+        pulumi_cloud_webhook(ctx, registration, &serving, &webhook_secret)?;
     }
 
+    // Before anything waits for the function (the exports below do), everything that does not
+    // need the zip is registered, while it builds.
+    settle(vec![
+        token_parameter,
+        secret_parameter,
+        function_logs.arn.clone(),
+        access_logs_arn,
+        state_table.arn.clone(),
+        role.arn.clone(),
+        api.id.clone(),
+        stage.invoke_url.clone(),
+        webhook_secret.clone(),
+    ]);
     // Exports last: `add_export` waits for its value, and the webhook above needs the URL too.
     ctx.add_export("url", &stage.invoke_url);
     ctx.add_export("functionName", &function_name);
     ctx.add_export("logGroupName", &function_logs.name);
     ctx.add_export("webhookSecret", &webhook_secret.secret());
     Ok(())
+}
+
+/// Waits until every one of `outputs` is known, resolving them together, which registers the
+/// resources behind them at once.
+///
+/// Pulumi Gestalt 0.0.12 registers a resource only when something awaits it: `Context::add_export`
+/// blocks the declaring thread until its value is known, driving just that value's chain, and the
+/// rest waits for `ctx.finish()` (`crates/rust/src/native.rs` `add_export`, `crates/core/src/
+/// engine.rs` `run`). An export that needs the function would therefore hold back every resource
+/// not on its chain until the zip is built; settling them first lets them be created meanwhile.
+fn settle(outputs: Vec<Output<String>>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime to wait for outputs");
+    runtime.block_on(async {
+        let mut waiting = tokio::task::JoinSet::new();
+        for output in outputs {
+            waiting.spawn(async move {
+                output.resolve().await;
+            });
+        }
+        while waiting.join_next().await.is_some() {}
+    });
 }
 
 /// The relay's delivery state: one item per claimed webhook ID (exactly-once delivery) and per
@@ -406,8 +471,6 @@ struct Wiring<'a> {
     state_table: &'a Output<String>,
 }
 
-/// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
-/// string, but the engine needs Pulumi's archive object to upload the zip.
 /// The function's environment variables known before anything is created (`STATE_TABLE` comes
 /// from the table's name output).
 fn known_variables(settings: &Settings, names: &Names) -> BTreeMap<String, String> {
@@ -442,11 +505,13 @@ fn environment_bytes(settings: &Settings, names: &Names) -> usize {
     known + config::STATE_TABLE.len() + names.state_table.len()
 }
 
+/// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
+/// string, but the engine needs Pulumi's archive object to upload the zip.
 fn lambda_function(
     ctx: &Context,
     names: &Names,
     settings: &Settings,
-    zip: &Path,
+    code: &Output<PulumiAny>,
     wiring: Wiring<'_>,
     tags: &HashMap<String, String>,
 ) -> pulumi_gestalt_rust::CompositeOutput {
@@ -455,10 +520,6 @@ fn lambda_function(
         log_group,
         state_table,
     } = wiring;
-    let code: Output<PulumiAny> = ctx.new_output(&pulumi_any!({
-        "4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7",
-        "path": zip.display().to_string(),
-    }));
     let variables = known_variables(settings, names);
     // The table's name as the provider reports it (an output), so the function is only
     // created once the table exists and always names the table that does.
@@ -519,7 +580,7 @@ fn lambda_function(
             },
             ResourceRequestObjectField {
                 name: "code".into(),
-                value: &code,
+                value: code,
             },
             ResourceRequestObjectField {
                 name: "environment".into(),

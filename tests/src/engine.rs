@@ -1,19 +1,48 @@
-//! A stand-in for the Pulumi engine, so the `infra` program can be run here as `pulumi up` and
-//! `pulumi preview` would run it, without the Pulumi CLI or AWS.
+//! A stand-in for the Pulumi engine and CLI, so the `infra` program can be run here as
+//! `pulumi preview` and `pulumi up` run it, without the Pulumi CLI or AWS.
 //!
-//! It serves the real gRPC services (`pulumirpc.ResourceMonitor` and `pulumirpc.Engine`, from the
-//! protos Pulumi Gestalt is built with) on loopback, starts the compiled program with the language
-//! host's environment (`PULUMI_MONITOR`, `PULUMI_CONFIG`, …), answers each registration as the
-//! AWS, random and pulumiservice providers would (inputs echoed, computed outputs such as ARNs and
-//! URLs filled in; left unknown during preview), and records every request for the tests to
-//! inspect. Every custom resource is checked against the vendored provider schema: unknown type or
-//! property, missing required input, a value of the wrong type or a secret sent in plain text is
-//! reported in [`Run::schema_errors`].
+//! It validates the stack's config against `Pulumi.yaml` as the CLI does ([`crate::cli_config`]),
+//! serves the real gRPC services (`pulumirpc.ResourceMonitor` and `pulumirpc.Engine`, from the
+//! protos Pulumi Gestalt is built with) on loopback, starts the program with the language host's
+//! environment, answers each registration as the engine and the providers would
+//! ([`crate::providers`]), keeps the stack's state between runs, and records every request for
+//! the tests. Every custom resource is also checked against the vendored provider schema and the
+//! provider's input checks the program depends on; what they refuse is in [`Run::schema_errors`].
+//!
+//! # Fidelity
+//!
+//! One row per behaviour the tests rely on; sources are pulumi/pulumi (v3.259), Pulumi Gestalt
+//! (tag v0.0.12) and pulumi-terraform-bridge. "Assumed" marks what no source decides.
+//!
+//! | behaviour | the stand-in | source |
+//! |---|---|---|
+//! | config validation | before the program runs: missing keys (all, in one line), then per typed key `secret` and `type`; the program is not started on failure | `pkg/workspace/config.go` `mergeConfig`, `validateStackConfigValues`; `pkg/cmd/pulumi/operations/up.go` ("validating stack config") |
+//! | config defaults | unset declared keys get their `default` (scalars as text, lists and maps as JSON) | `pkg/workspace/config.go` `createConfigValue` |
+//! | config and secret keys in the environment | `PULUMI_CONFIG` a JSON object `ns:key` → text, `PULUMI_CONFIG_SECRET_KEYS` a JSON array | `pkg/resource/deploy/source_eval.go` `Iterate`; Gestalt `pulumi-language-rust/main.go` `constructConfig`, `constructEnv` |
+//! | how the program is started | the binary, or `cargo run`, in `<root>/<main>` with the host's `PULUMI_*` variables and `RUST_BACKTRACE=full`; stdout and stderr kept | Gestalt `pulumi-language-rust/main.go` `Run` |
+//! | unknowns in a preview | a new resource's outputs are its inputs plus its computed outputs as the unknown sentinel; its ID is "" | `pkg/resource/deploy/step.go` `CreateStep.Apply`; bridge `pkg/tfbridge/provider.go` `Create` (`ProposedState`), `pkg/tfshim/sdk-v2/provider2.go` `ID` |
+//! | which outputs are computed | the ones [`crate::providers`] assigns and every schema output that is not an input | bridge: Terraform's planned state marks computed attributes unknown; which optional inputs are also computed is not in the schema (assumed: none) |
+//! | unknowns in the answer | without `supportsPartialValues` (Gestalt never sets it) every top-level output containing an unknown is left out; with it, kept as the sentinel | `pkg/resource/deploy/source_eval.go` `RegisterResource` ("stripping unknowns"), `sdk/go/common/resource/plugin/rpc.go` `UnknownStringValue` |
+//! | unknown inputs | only an input equal to the sentinel is unknown; in an update one is reported as an error (the engine drops it silently and the provider sees the property unset: the stand-in is stricter) | `rpc.go` `unmarshalUnknownPropertyValue`, `MarshalPropertyValue` |
+//! | unchanged resources | inputs equal to the state's (archives by hash): the old ID and outputs, in a preview too | `pkg/resource/deploy/step.go` `SameStep.Apply` |
+//! | changed resources | the old ID; in an update fresh outputs, in a preview the old outputs under the new inputs | `step.go` `UpdateStep.Apply` (ID kept); assumed: a preview recomputes no other output |
+//! | secrets in | a top-level `{sig: secret, value}` wrapper; nested secrets arrive in plain text | Gestalt `crates/grpc/src/real_pulumi_connector.rs` `create_protobuf_struct` |
+//! | secrets out | returned wrapped when the request has `acceptSecrets` (Gestalt sets it) | `source_eval.go` `RegisterResource` (`KeepSecrets: req.GetAcceptSecrets()`) |
+//! | archives | a file archive's relative `path` is read from the program's directory; a `.zip` is hashed as its raw bytes (SHA-256), stored with the path as given; a missing file fails the registration | `pkg/engine/project.go` `getPwdMain`; `sdk/go/common/resource/archive/archive.go` `EnsureHashWithWD`, `readPath`; `rpc.go` ("failed to compute archive hash") |
+//! | archive equality | by hash alone | `archive.go` `Archive.Equals` |
+//! | provider checks | `aws:lambda/permission:Permission` `sourceArn` must parse as an ARN | terraform-provider-aws `internal/service/lambda/permission.go` (`verify.ValidARN`) |
+//! | missing outputs | an update answers every declared output (null when unset); Gestalt reads a missing one as nothing in a preview, and panics outside one | bridge `MakeTerraformOutputs` (every attribute); Gestalt `crates/domain/src/lib.rs` `get_field_value`, `crates/rust/src/native.rs` |
+//! | stack outputs | one `RegisterResourceOutputs` on the root `pulumi:pulumi:Stack` | Gestalt `real_pulumi_connector.rs` `register_outputs` |
+//! | dependencies | none are sent, so none are recorded | Gestalt `crates/domain/src/connector.rs` (no field for them) |
+//! | `Log` | recorded with severity and `ephemeral`; the CLI shows INFO and above, and lists the non-ephemeral ones under "Diagnostics" | `pkg/host/host_server.go` `Log`; `pkg/backend/display/progress.go` |
+//! | `SupportsFeature` | the features the engine answers true for | `source_eval.go` `supportsFeatureID` |
+//! | computed values (ARN, ID and URL formats) | AWS's documented shapes, made-up account and names | assumed |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use prost_types::value::Kind as ProtoKind;
 use pulumi_gestalt_proto::pulumi::pulumirpc;
@@ -21,37 +50,47 @@ use pulumi_gestalt_proto::pulumi::pulumirpc::engine_server::{Engine, EngineServe
 use pulumi_gestalt_proto::pulumi::pulumirpc::resource_monitor_server::{
     ResourceMonitor, ResourceMonitorServer,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
+use crate::cli_config::{self, Project, StackValue};
+use crate::providers;
 use crate::schema::{Schema, Validation};
 
 /// Pulumi's marker key for special values (secrets, archives, assets) in property maps.
 pub const SIG: &str = "4dabf18193072939515e22adb298388d";
 pub const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
 pub const ARCHIVE_SIG: &str = "0def7320c3a5731c473e5ecbe6d01bc7";
-/// The value Pulumi sends for an output that is not known yet (during preview).
+/// The value Pulumi sends for a string that is not known yet (during preview).
 pub const UNKNOWN: &str = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
-
-/// How to run the program.
+/// How the language host starts the program.
 #[derive(Debug, Clone)]
-pub struct Program {
-    pub binary: PathBuf,
-    pub project: String,
-    pub stack: String,
-    pub organization: String,
-    pub root_directory: PathBuf,
-    /// Keys without the project prefix.
-    pub config: BTreeMap<String, String>,
-    /// Keys (without prefix) set with `--secret`.
-    pub secret_keys: Vec<String>,
-    pub preview: bool,
+pub enum Launch {
+    /// A built binary (what the host's `binary` option runs).
+    Binary(PathBuf),
+    /// `cargo run` in the program's directory: the host's default.
+    CargoRun,
 }
 
-/// One `RegisterResource` call, decoded to JSON (secrets keep their wrapper objects).
+/// A `pulumi preview` or `pulumi up` of a stack.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub launch: Launch,
+    pub stack: String,
+    pub organization: String,
+    /// The directory holding `Pulumi.yaml`.
+    pub root_directory: PathBuf,
+    /// The stack's config, keys without the project's namespace (or `ns:key`).
+    pub config: BTreeMap<String, StackValue>,
+    pub preview: bool,
+    /// Variables the program gets on top of this process's environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// One `RegisterResource` call, decoded to JSON (secrets keep their wrapper objects; archives
+/// carry the hash the engine computed, as its state stores them).
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub type_: String,
@@ -60,15 +99,31 @@ pub struct Registration {
     pub version: String,
     pub provider: String,
     pub inputs: Value,
+    /// What the provider answered (unknowns included).
     pub outputs: Value,
+    /// What the program was sent: `outputs` without what the program may not see.
+    pub answered: Value,
     pub urn: String,
     pub id: String,
+    pub dependencies: Vec<String>,
+}
+
+/// One `Log` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Log {
+    pub severity: String,
+    pub message: String,
+    pub ephemeral: bool,
+    /// Since the program started.
+    pub at: Duration,
 }
 
 /// What happened during one run.
 #[derive(Debug, Default, Clone)]
 pub struct Run {
     pub success: bool,
+    /// The CLI's refusal (config validation), in which case the program never ran.
+    pub cli_error: Option<String>,
     pub stdout: String,
     pub stderr: String,
     pub registrations: Vec<Registration>,
@@ -76,9 +131,12 @@ pub struct Run {
     pub stack_outputs: Option<Value>,
     /// Every request received, as JSON, in order: what a leak check scans.
     pub requests: Vec<Value>,
+    pub logs: Vec<Log>,
     pub schema_errors: Vec<String>,
+    /// When the first custom resource was registered, since the program started.
+    pub first_registration: Option<Duration>,
     /// The program's wall time, process start to exit.
-    pub elapsed: std::time::Duration,
+    pub elapsed: Duration,
 }
 
 impl Run {
@@ -109,6 +167,40 @@ impl Run {
     /// An export of the stack, secret wrapper included.
     pub fn export(&self, key: &str) -> Option<&Value> {
         self.stack_outputs.as_ref().and_then(|o| o.get(key))
+    }
+
+    /// The errors the user is shown, in order: the CLI's refusal, or the program's error
+    /// diagnostics as the CLI prints them.
+    pub fn errors(&self) -> Vec<String> {
+        if let Some(cli) = &self.cli_error {
+            return vec![cli.clone()];
+        }
+        self.logs
+            .iter()
+            .filter(|log| log.severity == "ERROR")
+            .map(|log| format!("error: {}", log.message))
+            .collect()
+    }
+
+    /// The messages the CLI keeps under "Diagnostics" (INFO and above, not ephemeral).
+    pub fn diagnostics(&self) -> Vec<&str> {
+        self.logs
+            .iter()
+            .filter(|log| !log.ephemeral && log.severity != "DEBUG")
+            .map(|log| log.message.as_str())
+            .collect()
+    }
+
+    /// Paths (`type name /input`) of registered inputs that contain the unknown sentinel without
+    /// being it: values computed from an unknown as if it were a string.
+    pub fn embedded_unknowns(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for r in &self.registrations {
+            for path in strings_where(&r.inputs, &|s| s.contains(UNKNOWN) && s != UNKNOWN) {
+                found.push(format!("{} {} {path}", r.type_, r.name));
+            }
+        }
+        found
     }
 }
 
@@ -153,6 +245,78 @@ pub fn plaintext_occurrences(value: &Value, needle: &str) -> Vec<String> {
     let mut out = Vec::new();
     walk(value, needle, String::new(), &mut out);
     out
+}
+
+/// Paths of the strings in `value` (secrets included) for which `matches` holds.
+fn strings_where(value: &Value, matches: &dyn Fn(&str) -> bool) -> Vec<String> {
+    fn walk(value: &Value, matches: &dyn Fn(&str) -> bool, path: String, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if matches(s) => {
+                out.push(if path.is_empty() { "/".into() } else { path })
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, matches, format!("{path}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(v, matches, format!("{path}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, matches, String::new(), &mut out);
+    out
+}
+
+/// Whether `value` holds an unknown anywhere (`PropertyValue.ContainsUnknowns`).
+fn contains_unknowns(value: &Value) -> bool {
+    !strings_where(value, &|s| s == UNKNOWN).is_empty()
+}
+
+/// `value` with every archive reduced to its hash: what decides whether inputs changed.
+fn by_hash(value: &Value) -> Value {
+    match value {
+        Value::Object(map) if map.get(SIG).and_then(Value::as_str) == Some(ARCHIVE_SIG) => {
+            json!({ SIG: ARCHIVE_SIG, "hash": map.get("hash") })
+        }
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), by_hash(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(by_hash).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Adds the engine's `hash` to every file archive in `value`, reading relative paths from `pwd`.
+fn hash_archives(value: &mut Value, pwd: &Path, key: &str) -> Result<(), String> {
+    match value {
+        Value::Object(map) if map.get(SIG).and_then(Value::as_str) == Some(ARCHIVE_SIG) => {
+            if map.get("hash").is_none_or(Value::is_null)
+                && let Some(path) = map.get("path").and_then(Value::as_str)
+            {
+                let file = pwd.join(path);
+                let bytes = std::fs::read(&file).map_err(|e| {
+                    format!(
+                        "failed to compute archive hash for {key:?}: open {}: {e}",
+                        file.display()
+                    )
+                })?;
+                map.insert("hash".into(), json!(hex::encode(Sha256::digest(&bytes))));
+            }
+            Ok(())
+        }
+        Value::Object(map) => map
+            .iter_mut()
+            .try_for_each(|(k, v)| hash_archives(v, pwd, k)),
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|item| hash_archives(item, pwd, key)),
+        _ => Ok(()),
+    }
 }
 
 pub fn struct_to_json(s: &prost_types::Struct) -> Value {
@@ -201,6 +365,38 @@ fn json_to_value(value: &Value) -> prost_types::Value {
     prost_types::Value { kind: Some(kind) }
 }
 
+/// A resource in the stack's state.
+#[derive(Debug, Clone)]
+struct Resource {
+    inputs: Value,
+    outputs: Value,
+    id: String,
+}
+
+/// A stack's state: what its last successful `pulumi up` created.
+#[derive(Debug, Clone, Default)]
+pub struct Stack {
+    resources: BTreeMap<String, Resource>,
+}
+
+impl Stack {
+    /// Runs `program` on this stack; a successful update replaces the state.
+    pub async fn run(&mut self, program: &Program) -> Run {
+        let (stack, run) = start(self.clone(), program).await.finish().await;
+        *self = stack;
+        run
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
+/// Runs `program` on a new, empty stack.
+pub async fn run(program: &Program) -> Run {
+    Stack::default().run(program).await
+}
+
 /// Shared between the gRPC services and the test.
 struct State {
     run: Run,
@@ -208,6 +404,19 @@ struct State {
     preview: bool,
     project: String,
     stack: String,
+    /// The program's directory: where relative archive paths are read from.
+    pwd: PathBuf,
+    prior: Stack,
+    next: Stack,
+    started: Instant,
+    exited: bool,
+    changes: tokio::sync::watch::Sender<usize>,
+}
+
+impl State {
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
 }
 
 #[derive(Clone)]
@@ -217,12 +426,12 @@ type GrpcResult<T> = std::result::Result<Response<T>, Status>;
 
 impl Monitor {
     fn record(&self, kind: &str, body: Value) {
-        self.0
-            .lock()
-            .unwrap()
+        let mut state = self.0.lock().unwrap();
+        state
             .run
             .requests
             .push(json!({ "call": kind, "request": body }));
+        state.changed();
     }
 }
 
@@ -234,10 +443,21 @@ impl ResourceMonitor for Monitor {
     ) -> GrpcResult<pulumirpc::SupportsFeatureResponse> {
         let id = r.into_inner().id;
         self.record("SupportsFeature", json!({ "id": id }));
-        // What the engine of Pulumi v3 answers for the features a program may ask about.
         let has_support = matches!(
             id.as_str(),
-            "secrets" | "resourceReferences" | "outputValues" | "deletedWith" | "aliasSpecs"
+            "secrets"
+                | "resourceReferences"
+                | "outputValues"
+                | "aliasSpecs"
+                | "replacementTrigger"
+                | "deletedWith"
+                | "replaceWith"
+                | "transforms"
+                | "invokeTransforms"
+                | "parameterization"
+                | "resourceHooks"
+                | "errorHooks"
+                | "sendsOptionsToHooks"
         );
         Ok(Response::new(pulumirpc::SupportsFeatureResponse {
             has_support,
@@ -279,7 +499,7 @@ impl ResourceMonitor for Monitor {
         r: Request<pulumirpc::RegisterResourceRequest>,
     ) -> GrpcResult<pulumirpc::RegisterResourceResponse> {
         let req = r.into_inner();
-        let inputs = req
+        let mut inputs = req
             .object
             .as_ref()
             .map(struct_to_json)
@@ -290,9 +510,13 @@ impl ResourceMonitor for Monitor {
                 "type": req.r#type, "name": req.name, "custom": req.custom, "object": inputs,
                 "version": req.version, "provider": req.provider, "parent": req.parent,
                 "acceptSecrets": req.accept_secrets,
+                "supportsPartialValues": req.supports_partial_values,
+                "dependencies": req.dependencies,
             }),
         );
         let mut state = self.0.lock().unwrap();
+        let pwd = state.pwd.clone();
+        hash_archives(&mut inputs, &pwd, "").map_err(Status::unknown)?;
         let urn = if req.r#type == "pulumi:pulumi:Stack" {
             format!(
                 "urn:pulumi:{}::{}::pulumi:pulumi:Stack::{}",
@@ -319,18 +543,25 @@ impl ResourceMonitor for Monitor {
                     (String::new(), json!({}))
                 }
                 Some(schema) => {
-                    let Validation { errors } = schema.validate_registration(
+                    let Validation { mut errors } = schema.validate_registration(
                         &req.r#type,
                         &req.version,
                         &inputs,
                         state.preview,
                     );
+                    errors.extend(providers::check(&req.r#type, &inputs));
                     let errors: Vec<String> = errors
                         .into_iter()
                         .map(|e| format!("{} {}: {e}", req.r#type, req.name))
                         .collect();
-                    let preview = state.preview;
-                    let answer = provide(schema, &req.r#type, &req.name, &inputs, preview);
+                    let answer = answer(
+                        schema,
+                        &req.r#type,
+                        &req.name,
+                        &inputs,
+                        state.prior.resources.get(&urn),
+                        state.preview,
+                    );
                     state.run.schema_errors.extend(errors);
                     answer
                 }
@@ -338,6 +569,33 @@ impl ResourceMonitor for Monitor {
         } else {
             (String::new(), json!({}))
         };
+        // Gestalt does not set `supportsPartialValues`: outputs holding unknowns are left out.
+        let answered = if req.supports_partial_values {
+            outputs.clone()
+        } else {
+            match &outputs {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .filter(|(_, v)| !contains_unknowns(v))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        };
+        if req.custom && !state.preview {
+            state.next.resources.insert(
+                urn.clone(),
+                Resource {
+                    inputs: inputs.clone(),
+                    outputs: outputs.clone(),
+                    id: id.clone(),
+                },
+            );
+        }
+        if req.custom && state.run.first_registration.is_none() {
+            state.run.first_registration = Some(state.started.elapsed());
+        }
         state.run.registrations.push(Registration {
             type_: req.r#type.clone(),
             name: req.name.clone(),
@@ -345,14 +603,17 @@ impl ResourceMonitor for Monitor {
             version: req.version.clone(),
             provider: req.provider.clone(),
             inputs,
-            outputs: outputs.clone(),
+            outputs,
+            answered: answered.clone(),
             urn: urn.clone(),
             id: id.clone(),
+            dependencies: req.dependencies.clone(),
         });
+        state.changed();
         Ok(Response::new(pulumirpc::RegisterResourceResponse {
             urn,
             id,
-            object: Some(json_to_struct(&outputs)),
+            object: Some(json_to_struct(&answered)),
             ..Default::default()
         }))
     }
@@ -372,11 +633,7 @@ impl ResourceMonitor for Monitor {
             json!({ "urn": req.urn, "outputs": outputs }),
         );
         let mut state = self.0.lock().unwrap();
-        if req
-            .urn
-            .ends_with("pulumi:pulumi:Stack::".to_owned().as_str())
-            || req.urn.contains("::pulumi:pulumi:Stack::")
-        {
+        if req.urn.contains("::pulumi:pulumi:Stack::") {
             state.run.stack_outputs = Some(outputs);
         }
         Ok(Response::new(()))
@@ -420,6 +677,35 @@ impl ResourceMonitor for Monitor {
     }
 }
 
+/// The engine's answer to a custom resource's registration: `(id, outputs)`.
+fn answer(
+    schema: &Schema,
+    type_: &str,
+    name: &str,
+    inputs: &Value,
+    prior: Option<&Resource>,
+    preview: bool,
+) -> (String, Value) {
+    match prior {
+        Some(old) if by_hash(&old.inputs) == by_hash(inputs) => {
+            (old.id.clone(), old.outputs.clone())
+        }
+        Some(old) if preview => {
+            let mut outputs = old.outputs.clone();
+            if let (Value::Object(outputs), Value::Object(inputs)) = (&mut outputs, inputs) {
+                outputs.extend(inputs.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            (old.id.clone(), outputs)
+        }
+        Some(old) => (
+            old.id.clone(),
+            providers::create(schema, type_, name, inputs).1,
+        ),
+        None if preview => (String::new(), providers::plan(schema, type_, name, inputs)),
+        None => providers::create(schema, type_, name, inputs),
+    }
+}
+
 #[derive(Clone)]
 struct EngineService(Monitor);
 
@@ -427,10 +713,22 @@ struct EngineService(Monitor);
 impl Engine for EngineService {
     async fn log(&self, r: Request<pulumirpc::LogRequest>) -> GrpcResult<()> {
         let req = r.into_inner();
+        let severity = pulumirpc::LogSeverity::try_from(req.severity)
+            .map(|s| s.as_str_name().to_owned())
+            .unwrap_or_else(|_| req.severity.to_string());
         self.0.record(
             "Log",
-            json!({ "severity": req.severity, "message": req.message, "urn": req.urn }),
+            json!({ "severity": severity, "message": req.message, "urn": req.urn,
+                    "ephemeral": req.ephemeral }),
         );
+        let mut state = self.0.0.lock().unwrap();
+        let at = state.started.elapsed();
+        state.run.logs.push(Log {
+            severity,
+            message: req.message,
+            ephemeral: req.ephemeral,
+            at,
+        });
         Ok(Response::new(()))
     }
 
@@ -465,208 +763,6 @@ impl Engine for EngineService {
     }
 }
 
-/// The provider's answer to a registration: `(id, outputs)`. Outputs are the inputs plus what
-/// AWS computes; during preview computed values are left out (unknown), as providers do.
-fn provide(
-    schema: &Schema,
-    type_: &str,
-    name: &str,
-    inputs: &Value,
-    preview: bool,
-) -> (String, Value) {
-    let mut out: Map<String, Value> = inputs.as_object().cloned().unwrap_or_default();
-    // Unset optional inputs come as nulls; the provider fills in its defaults/computed values.
-    let given = |key: &str| {
-        out.get(key)
-            .map(reveal)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let physical =
-        given("name").unwrap_or_else(|| format!("{name}-{:07x}", fxhash(name) & 0xfff_ffff));
-    let api_id = format!("{:010x}", fxhash(name) & 0xff_ffff_ffff);
-    let computed: Vec<(&str, Value)> = match type_ {
-        "aws:ssm/parameter:Parameter" => vec![
-            ("name", json!(physical)),
-            (
-                "arn",
-                json!(format!(
-                    "arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{}",
-                    physical.trim_start_matches('/')
-                )),
-            ),
-            ("version", json!(1)),
-            ("tier", json!("Standard")),
-        ],
-        "aws:iam/role:Role" => vec![
-            ("name", json!(physical)),
-            (
-                "arn",
-                json!(format!("arn:aws:iam::{ACCOUNT}:role/{physical}")),
-            ),
-            ("uniqueId", json!("AROAEXAMPLE1234567890")),
-            ("createDate", json!("2026-11-28T00:00:00Z")),
-        ],
-        "aws:cloudwatch/logGroup:LogGroup" => vec![
-            ("name", json!(physical)),
-            (
-                "arn",
-                json!(format!(
-                    "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}"
-                )),
-            ),
-        ],
-        "aws:lambda/function:Function" => {
-            let function_name = given("name").unwrap_or(physical.clone());
-            let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}");
-            vec![
-                ("name", json!(function_name)),
-                (
-                    "invokeArn",
-                    json!(format!(
-                        "arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
-                    )),
-                ),
-                ("qualifiedArn", json!(format!("{arn}:$LATEST"))),
-                ("arn", json!(arn)),
-                ("version", json!("$LATEST")),
-            ]
-        }
-        "aws:dynamodb/table:Table" => vec![
-            ("name", json!(physical)),
-            (
-                "arn",
-                json!(format!(
-                    "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{physical}"
-                )),
-            ),
-            ("readCapacity", json!(0)),
-            ("writeCapacity", json!(0)),
-        ],
-        "aws:apigatewayv2/api:Api" => vec![
-            (
-                "apiEndpoint",
-                json!(format!(
-                    "https://{api_id}.execute-api.{REGION}.amazonaws.com"
-                )),
-            ),
-            (
-                "executionArn",
-                json!(format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}")),
-            ),
-            (
-                "arn",
-                json!(format!("arn:aws:apigateway:{REGION}::/apis/{api_id}")),
-            ),
-        ],
-        "aws:apigatewayv2/stage:Stage" => {
-            let api = given("apiId").unwrap_or_default();
-            let stage = given("name").unwrap_or_default();
-            let path = if stage == "$default" {
-                String::new()
-            } else {
-                stage.clone()
-            };
-            vec![
-                (
-                    "invokeUrl",
-                    json!(format!(
-                        "https://{api}.execute-api.{REGION}.amazonaws.com/{path}"
-                    )),
-                ),
-                (
-                    "executionArn",
-                    json!(format!(
-                        "arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/{stage}"
-                    )),
-                ),
-                (
-                    "arn",
-                    json!(format!(
-                        "arn:aws:apigateway:{REGION}::/apis/{api}/stages/{stage}"
-                    )),
-                ),
-            ]
-        }
-        "pulumiservice:index:Webhook" => {
-            vec![("name", json!(format!("{:08x}", fxhash(name) & 0xffff_ffff)))]
-        }
-        "random:index/randomPassword:RandomPassword" => {
-            let length = out.get("length").and_then(Value::as_f64).unwrap_or(16.0) as usize;
-            let secret: String = (0..length)
-                .map(|i| char::from(b'a' + ((fxhash(&format!("{name}{i}")) % 26) as u8)))
-                .collect();
-            vec![
-                ("result", json!({ SIG: SECRET_SIG, "value": secret })),
-                (
-                    "bcryptHash",
-                    json!({ SIG: SECRET_SIG, "value": "$2a$10$examplehash" }),
-                ),
-            ]
-        }
-        _ => vec![],
-    };
-    let id = match type_ {
-        "aws:apigatewayv2/api:Api" => api_id.clone(),
-        "aws:lambda/permission:Permission" => {
-            given("statementId").unwrap_or_else(|| format!("{name}-statement"))
-        }
-        "aws:iam/role:Role"
-        | "aws:cloudwatch/logGroup:LogGroup"
-        | "aws:ssm/parameter:Parameter"
-        | "aws:dynamodb/table:Table"
-        | "aws:lambda/function:Function" => physical.clone(),
-        // `{org}/{project}/{stack}/{webhook}` for a stack webhook, `{org}/{webhook}` for an
-        // organization one, as the provider's import documentation gives them.
-        "pulumiservice:index:Webhook" => {
-            let webhook = format!("{:08x}", fxhash(name) & 0xffff_ffff);
-            [
-                given("organizationName"),
-                given("projectName"),
-                given("stackName"),
-                Some(webhook),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("/")
-        }
-        _ => format!("{name}-{:08x}", fxhash(&format!("id{name}")) & 0xffff_ffff),
-    };
-    if preview {
-        // Known inputs flow through; computed outputs stay unknown (absent).
-        for (key, _) in &computed {
-            if out.get(*key).is_none_or(Value::is_null) {
-                out.remove(*key);
-            }
-        }
-        return (String::new(), Value::Object(out));
-    }
-    for (key, value) in computed {
-        if out.get(key).is_none_or(Value::is_null) {
-            out.insert(key.to_owned(), value);
-        }
-    }
-    if out.contains_key("tags") || schema.has_output(type_, "tagsAll") {
-        let tags = out
-            .get("tags")
-            .cloned()
-            .filter(|t| !t.is_null())
-            .unwrap_or_else(|| json!({}));
-        out.insert("tagsAll".into(), tags);
-    }
-    let mut outputs = Value::Object(out);
-    schema.complete_outputs(type_, &mut outputs);
-    (id, outputs)
-}
-
-/// A small stable hash for made-up identifiers.
-fn fxhash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
-}
-
 /// The vendored provider schemas of the `infra` crate.
 pub fn vendored_schemas() -> Vec<Schema> {
     let providers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/providers");
@@ -676,68 +772,159 @@ pub fn vendored_schemas() -> Vec<Schema> {
         .collect()
 }
 
-/// Runs `program` against a fresh engine and returns what it did.
-pub async fn run(program: &Program) -> Run {
+/// A program the engine is running.
+pub struct Running {
+    state: Arc<Mutex<State>>,
+    changes: tokio::sync::watch::Receiver<usize>,
+    process: Option<tokio::task::JoinHandle<std::io::Result<std::process::Output>>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits until `done` holds for what the program did so far; panics, naming `what`, if the
+    /// program ends first.
+    pub async fn wait_for(&mut self, what: &str, done: impl Fn(&Run) -> bool) {
+        loop {
+            {
+                let state = self.state.lock().unwrap();
+                if done(&state.run) {
+                    return;
+                }
+                assert!(
+                    !state.exited,
+                    "the program ended before {what}:\n{}",
+                    state.run.stderr
+                );
+            }
+            self.changes
+                .changed()
+                .await
+                .expect("the engine state is alive");
+        }
+    }
+
+    /// What the program did so far.
+    pub fn snapshot(&self) -> Run {
+        self.state.lock().unwrap().run.clone()
+    }
+
+    /// Waits for the program to end; returns the stack's state after the run and what happened.
+    pub async fn finish(mut self) -> (Stack, Run) {
+        if let Some(process) = self.process.take() {
+            let _ = process.await;
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        let state = self.state.lock().unwrap();
+        let stack = if state.run.success && !state.preview {
+            state.next.clone()
+        } else {
+            state.prior.clone()
+        };
+        (stack, state.run.clone())
+    }
+}
+
+/// Validates the config and starts `program` on `stack`, as `pulumi up` (or `preview`) does.
+pub async fn start(stack: Stack, program: &Program) -> Running {
+    let project = Project::load(&program.root_directory);
+    let pwd = program.root_directory.join(&project.main);
+    let (changes, receiver) = tokio::sync::watch::channel(0);
     let state = Arc::new(Mutex::new(State {
         run: Run::default(),
         schemas: vendored_schemas(),
         preview: program.preview,
-        project: program.project.clone(),
+        project: project.name.clone(),
         stack: program.stack.clone(),
+        pwd: pwd.clone(),
+        prior: stack,
+        next: Stack::default(),
+        started: Instant::now(),
+        exited: false,
+        changes,
     }));
+    let mut running = Running {
+        state: state.clone(),
+        changes: receiver,
+        process: None,
+        server: None,
+    };
+    let config = match cli_config::merge(&project, &program.stack, &program.config) {
+        Ok(config) => config,
+        Err(refusal) => {
+            let mut state = state.lock().unwrap();
+            state.run.cli_error = Some(refusal);
+            state.exited = true;
+            state.changed();
+            return running;
+        }
+    };
+
     let monitor = Monitor(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
+    running.server = Some(tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
             .add_service(ResourceMonitorServer::new(monitor.clone()))
             .add_service(EngineServer::new(EngineService(monitor)))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            .await;
+    }));
 
-    let config: BTreeMap<String, String> = program
-        .config
-        .iter()
-        .map(|(k, v)| (format!("{}:{k}", program.project), v.clone()))
-        .collect();
-    let secret_keys: Vec<String> = program
-        .secret_keys
-        .iter()
-        .map(|k| format!("{}:{k}", program.project))
-        .collect();
-    let started = std::time::Instant::now();
-    let output = tokio::process::Command::new(&program.binary)
-        .current_dir(program.root_directory.join("infra"))
+    let mut command = match &program.launch {
+        Launch::Binary(binary) => tokio::process::Command::new(binary),
+        Launch::CargoRun => {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut command = tokio::process::Command::new(cargo);
+            command.arg("run");
+            command
+        }
+    };
+    command
+        .current_dir(&pwd)
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
         .env("PULUMI_MONITOR", addr.to_string())
         .env("PULUMI_ENGINE", addr.to_string())
-        .env("PULUMI_PROJECT", &program.project)
+        .env("PULUMI_PROJECT", &project.name)
         .env("PULUMI_STACK", &program.stack)
-        .env("PULUMI_ORGANIZATION", &program.organization)
         .env("PULUMI_ROOT_DIRECTORY", &program.root_directory)
-        .env("PULUMI_PWD", program.root_directory.join("infra"))
-        .env(
-            "PULUMI_DRY_RUN",
-            if program.preview { "true" } else { "false" },
-        )
-        .env("PULUMI_PARALLEL", "48")
+        .env("PULUMI_PWD", &pwd)
+        .env("PULUMI_DRY_RUN", program.preview.to_string())
         .env("PULUMI_QUERY_MODE", "false")
-        .env("PULUMI_CONFIG", serde_json::to_string(&config).unwrap())
+        .env("PULUMI_PARALLEL", "8")
+        .env(
+            "PULUMI_CONFIG",
+            serde_json::to_string(&config.values).unwrap(),
+        )
         .env(
             "PULUMI_CONFIG_SECRET_KEYS",
-            serde_json::to_string(&secret_keys).unwrap(),
+            serde_json::to_string(&config.secret_keys).unwrap(),
         )
+        .env("PULUMI_ORGANIZATION", &program.organization)
+        .env("RUST_BACKTRACE", "full")
         .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("the infra program starts");
-    let elapsed = started.elapsed();
-    server.abort();
-    let mut run = state.lock().unwrap().run.clone();
-    run.success = output.status.success();
-    run.elapsed = elapsed;
-    run.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    run.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    run
+        .kill_on_drop(true);
+    let child_state = state.clone();
+    state.lock().unwrap().started = Instant::now();
+    running.process = Some(tokio::spawn(async move {
+        let output = command.output().await;
+        let mut state = child_state.lock().unwrap();
+        let elapsed = state.started.elapsed();
+        match &output {
+            Ok(output) => {
+                state.run.success = output.status.success();
+                state.run.stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+                state.run.stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            }
+            Err(e) => state.run.stderr = format!("the program did not start: {e}"),
+        }
+        state.run.elapsed = elapsed;
+        state.exited = true;
+        state.changed();
+        output
+    }));
+    running
 }

@@ -1,11 +1,14 @@
 //! Test support: a fake Slack, fixtures, ways to run the relay (in-process on a loopback port, or
-//! as the real `handler` binary) and send it signed webhooks, and a stand-in Pulumi engine that
-//! runs the `infra` program and checks it against the vendored provider schemas.
+//! as the real `handler` binary) and send it signed webhooks, and a stand-in Pulumi engine and CLI
+//! that run the `infra` program and check it against the vendored provider schemas.
 
+pub mod cli_config;
+pub mod deploy;
 pub mod engine;
 pub mod fake_slack;
 pub mod load;
 pub mod moto;
+pub mod providers;
 pub mod relay;
 pub mod schema;
 

@@ -40,6 +40,21 @@ impl Schema {
         self.doc["resources"].get(token)
     }
 
+    /// The outputs of `token` that are not inputs: only the provider can set them.
+    pub fn output_only(&self, token: &str) -> Vec<String> {
+        let Some(resource) = self.resource(token) else {
+            return Vec::new();
+        };
+        resource["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(key, _)| key)
+            .filter(|key| resource["inputProperties"].get(key.as_str()).is_none())
+            .cloned()
+            .collect()
+    }
+
     pub fn has_output(&self, token: &str, property: &str) -> bool {
         self.resource(token)
             .and_then(|r| r["properties"].get(property))

@@ -1,94 +1,34 @@
-//! The `infra` program run by the stand-in Pulumi engine as `pulumi up` and `pulumi preview`
-//! would run it: every resource it registers is checked against the vendored AWS / random
-//! schemas, the wiring between resources is the one that makes the relay work on AWS, secrets
-//! stay secrets, and bad config fails with the line that says how to fix it.
+//! The `infra` program run by the stand-in Pulumi engine and CLI as `pulumi preview` and
+//! `pulumi up` run it for a new user (only `slackToken` and `slackChannel` set): every resource it
+//! registers fits the vendored provider schemas, the wiring between resources is the one that
+//! makes the relay work on AWS, secrets stay secrets, and bad config fails with the line the user
+//! sees first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use relay_tests::engine::{self, Program, Run, UNKNOWN, is_secret, plaintext_occurrences, reveal};
-use relay_tests::relay::workspace_binary;
+use relay_tests::cli_config::Project;
+use relay_tests::deploy::{
+    TOKEN, WEBHOOK_SECRET, fresh, run_ok, run_ok_on, with, with_secret, workspace,
+};
+use relay_tests::engine::{
+    self, Program, Run, Stack, UNKNOWN, is_secret, plaintext_occurrences, reveal,
+};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "xoxb-111-222-SECRETTOKENVALUE";
-const WEBHOOK_SECRET: &str = "given-webhook-secret-0123456789abcdef";
 const WEBHOOK: &str = "pulumiservice:index:Webhook";
+const FUNCTION: &str = "aws:lambda/function:Function";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The arm64 `bootstrap.zip`, built once per test process with `cargo lambda build`, exactly as
-/// the program builds it when `handlerZip` is not set.
-fn built_zip() -> &'static PathBuf {
-    static ZIP: OnceLock<PathBuf> = OnceLock::new();
-    ZIP.get_or_init(|| {
-        let dir = workspace().join("target/lambda-arm64");
-        let status = std::process::Command::new("cargo")
-            .args([
-                "lambda",
-                "build",
-                "--profile",
-                "lambda",
-                "--output-format",
-                "zip",
-                "--arm64",
-            ])
-            .args(["--package", "handler", "--bin", "handler", "--lambda-dir"])
-            .arg(&dir)
-            .current_dir(workspace())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("cargo lambda is installed (pip install cargo-lambda)");
-        assert!(status.success(), "cargo lambda build failed");
-        dir.join("handler/bootstrap.zip")
-    })
-}
-
-/// A program run with a valid config (token and channel, the prebuilt zip).
-fn program(preview: bool) -> Program {
-    Program {
-        binary: workspace_binary("infra"),
-        project: "pulumi-webhook-relay".into(),
-        stack: "dev".into(),
-        organization: "acme".into(),
-        root_directory: workspace(),
-        config: BTreeMap::from([
-            ("slackToken".into(), TOKEN.into()),
-            ("slackChannel".into(), "#ops".into()),
-            ("handlerZip".into(), built_zip().display().to_string()),
-        ]),
-        secret_keys: vec!["slackToken".into()],
-        preview,
-    }
-}
-
-async fn run_ok(program: &Program) -> Run {
-    let run = engine::run(program).await;
-    assert!(run.success, "the program failed:\n{}", run.stderr);
-    assert!(
-        run.schema_errors.is_empty(),
-        "schema violations:\n{}",
-        run.schema_errors.join("\n")
-    );
-    run
-}
-
-fn types(run: &Run) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
+fn types(run: &Run) -> BTreeSet<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
     for r in &run.registrations {
         *counts.entry(r.type_.clone()).or_default() += 1;
     }
-    counts
+    counts.into_iter().collect()
 }
 
-fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
-    let mut expected: BTreeMap<String, usize> = [
+fn expected_types() -> BTreeSet<(String, usize)> {
+    [
         ("pulumi:pulumi:Stack", 1),
         ("aws:ssm/parameter:Parameter", 2),
         ("aws:cloudwatch/logGroup:LogGroup", 2),
@@ -100,38 +40,187 @@ fn expected_types(with_random: bool) -> BTreeMap<String, usize> {
         ("aws:apigatewayv2/route:Route", 2),
         ("aws:apigatewayv2/stage:Stage", 1),
         ("aws:dynamodb/table:Table", 1),
+        ("random:index/randomPassword:RandomPassword", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    if with_random {
-        expected.insert("random:index/randomPassword:RandomPassword".into(), 1);
+    .collect()
+}
+
+#[test]
+fn pulumi_yaml_requires_exactly_the_token_and_the_channel() {
+    let project = Project::load(&workspace());
+    let required: BTreeSet<&str> = project
+        .config
+        .iter()
+        .filter(|(_, d)| d.default.is_none() && d.value.is_none())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(required, BTreeSet::from(["slackChannel", "slackToken"]));
+    // Every key the program reads is declared, so `pulumi config` and Pulumi Cloud document it.
+    let read = [
+        "slackToken",
+        "slackChannel",
+        "webhookSecret",
+        "architecture",
+        "logRetentionDays",
+        "handlerZip",
+        "routes",
+        "registerWebhook",
+    ];
+    for key in read {
+        assert!(project.config.contains_key(key), "`{key}` is not declared");
     }
-    expected
+    assert!(project.config["slackToken"].secret);
 }
 
 #[tokio::test]
-async fn an_update_registers_every_resource_and_each_fits_the_provider_schema() {
-    let run = run_ok(&program(false)).await;
-    assert_eq!(types(&run), expected_types(true));
+async fn a_new_users_stack_previews_and_then_updates() {
+    let mut stack = Stack::default();
+    let preview = run_ok_on(&mut stack, &fresh(true)).await;
+    assert!(stack.is_empty(), "a preview creates nothing");
+    assert_eq!(types(&preview), expected_types());
+    let update = run_ok_on(&mut stack, &fresh(false)).await;
+    assert_eq!(types(&update), expected_types());
     // Without `registerWebhook`, nothing is registered in Pulumi Cloud.
-    assert!(run.of_type(WEBHOOK).is_empty());
+    assert!(update.of_type(WEBHOOK).is_empty());
 }
 
 #[tokio::test]
-async fn a_preview_registers_the_same_resources_and_each_fits_the_provider_schema() {
-    let run = run_ok(&program(true)).await;
-    assert_eq!(types(&run), expected_types(true));
+async fn in_a_preview_the_program_is_never_sent_an_unknown_and_derives_none() {
+    let run = run_ok(&fresh(true)).await;
+    // As the engine answers an SDK without `supportsPartialValues`: unknown outputs left out.
+    for r in &run.registrations {
+        assert!(
+            !r.answered.to_string().contains(UNKNOWN),
+            "{} {} was answered an unknown: {}",
+            r.type_,
+            r.name,
+            r.answered
+        );
+    }
+    // What is derived from unknown outputs is sent as unknown, whole.
+    let permission = run.resource("aws:lambda/permission:Permission", "api-invoke");
+    assert_eq!(permission.inputs["sourceArn"], UNKNOWN);
+    let role = run.resource("aws:iam/role:Role", "relay-role");
+    assert_eq!(role.inputs["inlinePolicies"], UNKNOWN);
+    let route = run.resource("aws:apigatewayv2/route:Route", "route-post");
+    assert_eq!(route.inputs["target"], UNKNOWN);
     // The URL is not known before the stage exists.
     assert_eq!(run.export("url"), Some(&json!(UNKNOWN)));
 }
 
 #[tokio::test]
+async fn a_preview_of_a_deployed_stack_knows_its_outputs() {
+    let mut stack = Stack::default();
+    let update = run_ok_on(&mut stack, &fresh(false)).await;
+    let preview = run_ok_on(&mut stack, &fresh(true)).await;
+    assert_eq!(preview.export("url"), update.export("url"));
+    assert!(!preview.export("url").unwrap().to_string().contains(UNKNOWN));
+}
+
+/// The inputs of every registration, by type and name (the archive with its hash).
+fn inputs(run: &Run) -> Vec<(String, String, Value)> {
+    let mut all: Vec<_> = run
+        .registrations
+        .iter()
+        .map(|r| (r.type_.clone(), r.name.clone(), r.inputs.clone()))
+        .collect();
+    all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    all
+}
+
+#[tokio::test]
+async fn a_second_update_with_nothing_changed_registers_the_same_inputs() {
+    let mut stack = Stack::default();
+    let first = run_ok_on(&mut stack, &fresh(false)).await;
+    let second = run_ok_on(&mut stack, &fresh(false)).await;
+    assert_eq!(inputs(&first), inputs(&second));
+    let code = &second.resource(FUNCTION, "relay-function").inputs["code"];
+    assert_eq!(code["hash"].as_str().map(str::len), Some(64), "{code}");
+}
+
+#[tokio::test]
+async fn the_archive_is_sent_by_a_path_that_is_the_same_in_every_checkout() {
+    let run = run_ok(&fresh(false)).await;
+    let code = &run.resource(FUNCTION, "relay-function").inputs["code"];
+    assert_eq!(code[engine::SIG], engine::ARCHIVE_SIG, "{code}");
+    // Relative to the program's directory (`infra/`), where the engine reads it from.
+    assert_eq!(code["path"], "../target/lambda-arm64/handler/bootstrap.zip");
+}
+
+#[tokio::test]
+async fn the_code_is_an_archive_of_an_executable_arm64_bootstrap() {
+    let run = run_ok(&fresh(false)).await;
+    let code = &run.resource(FUNCTION, "relay-function").inputs["code"];
+    let path = workspace()
+        .join("infra")
+        .join(code["path"].as_str().unwrap());
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut bootstrap = zip.by_name("bootstrap").expect("a bootstrap entry");
+    let mode = bootstrap.unix_mode().expect("unix permissions");
+    assert_ne!(mode & 0o111, 0, "bootstrap is executable ({mode:o})");
+    let mut header = [0u8; 20];
+    bootstrap.read_exact(&mut header).unwrap();
+    assert_eq!(&header[..4], b"\x7fELF");
+    assert_eq!(
+        u16::from_le_bytes([header[18], header[19]]),
+        183,
+        "EM_AARCH64"
+    );
+}
+
+#[tokio::test]
+async fn the_build_is_reported_to_the_cli_as_it_happens() {
+    let run = run_ok(&fresh(false)).await;
+    let kept = run.diagnostics();
+    let started = kept
+        .iter()
+        .position(|m| m.starts_with("building the Lambda zip for arm64 with cargo lambda"))
+        .unwrap_or_else(|| panic!("no build message in {kept:?}"));
+    let built = kept
+        .iter()
+        .position(|m| m.starts_with("built the Lambda zip for arm64 in "))
+        .unwrap_or_else(|| panic!("no build result in {kept:?}"));
+    assert!(started < built);
+    // The result names the hash the engine computed for the archive.
+    let code = &run.resource(FUNCTION, "relay-function").inputs["code"];
+    let hash = code["hash"].as_str().unwrap();
+    assert!(
+        kept[built].ends_with(&format!("sha256 {hash}")),
+        "{}",
+        kept[built]
+    );
+    // Cargo's own progress is shown as the stack's passing status, not kept.
+    assert!(
+        run.logs
+            .iter()
+            .any(|log| log.ephemeral && log.message.starts_with("cargo lambda build: ")),
+        "{:?}",
+        run.logs
+    );
+    assert!(
+        run.logs.iter().all(|log| log.severity == "INFO"),
+        "{:?}",
+        run.logs
+    );
+}
+
+#[tokio::test]
+async fn gestalt_sends_no_dependencies_so_deletes_have_no_order() {
+    // Why the README's "Removal" destroys the API first: the engine only knows what is sent.
+    let run = run_ok(&fresh(false)).await;
+    for r in &run.registrations {
+        assert!(r.dependencies.is_empty(), "{} {}", r.type_, r.name);
+    }
+}
+
+#[tokio::test]
 async fn the_api_routes_get_and_post_to_the_function_through_a_v2_proxy_integration() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let api = run.resource("aws:apigatewayv2/api:Api", "http-api");
     assert_eq!(api.inputs["protocolType"], "HTTP");
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     let integration = run.resource(
         "aws:apigatewayv2/integration:Integration",
         "lambda-integration",
@@ -193,9 +282,9 @@ async fn the_api_routes_get_and_post_to_the_function_through_a_v2_proxy_integrat
 
 #[tokio::test]
 async fn only_this_api_may_invoke_the_function() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let api = run.resource("aws:apigatewayv2/api:Api", "http-api");
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     let permission = run.resource("aws:lambda/permission:Permission", "api-invoke");
     assert_eq!(permission.inputs["action"], "lambda:InvokeFunction");
     assert_eq!(permission.inputs["principal"], "apigateway.amazonaws.com");
@@ -209,7 +298,7 @@ async fn only_this_api_may_invoke_the_function() {
 
 #[tokio::test]
 async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use_its_table() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let role = run.resource("aws:iam/role:Role", "relay-role");
     let trust: Value =
         serde_json::from_str(role.inputs["assumeRolePolicy"].as_str().unwrap()).unwrap();
@@ -269,14 +358,14 @@ async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use
         assert!(!other.to_string().contains("dynamodb"), "{other}");
     }
 
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     assert_eq!(function.inputs["role"], role.outputs["arn"]);
 }
 
 #[tokio::test]
 async fn the_state_table_is_on_demand_keyed_by_pk_and_expires_items_by_ttl() {
     for preview in [false, true] {
-        let run = run_ok(&program(preview)).await;
+        let run = run_ok(&fresh(preview)).await;
         let table = run.resource("aws:dynamodb/table:Table", "state-table");
         let inputs = &table.inputs;
         assert_eq!(inputs["name"], "pulumi-webhook-relay-dev-state");
@@ -313,9 +402,9 @@ async fn the_state_table_is_on_demand_keyed_by_pk_and_expires_items_by_ttl() {
 
 #[tokio::test]
 async fn the_function_is_told_the_state_table_by_its_name_output() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let table = run.resource("aws:dynamodb/table:Table", "state-table");
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     let variables = &function.inputs["environment"]["variables"];
     assert_eq!(variables["STATE_TABLE"], table.outputs["name"]);
     assert_eq!(variables["STATE_TABLE"], "pulumi-webhook-relay-dev-state");
@@ -326,13 +415,13 @@ async fn the_function_is_told_the_state_table_by_its_name_output() {
             .position(|r| r.type_ == type_)
             .unwrap()
     };
-    assert!(position("aws:dynamodb/table:Table") < position("aws:lambda/function:Function"));
+    assert!(position("aws:dynamodb/table:Table") < position(FUNCTION));
 }
 
 #[tokio::test]
 async fn the_function_runs_the_relay_with_its_settings_but_never_the_token() {
-    let run = run_ok(&program(false)).await;
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let run = run_ok(&fresh(false)).await;
+    let function = run.resource(FUNCTION, "relay-function");
     let inputs = &function.inputs;
     assert_eq!(inputs["runtime"], "provided.al2023");
     assert_eq!(inputs["handler"], "bootstrap");
@@ -357,6 +446,7 @@ async fn the_function_runs_the_relay_with_its_settings_but_never_the_token() {
     assert!(
         variables.get("SLACK_TOKEN").is_none() && variables.get("PULUMI_WEBHOOK_SECRET").is_none()
     );
+    // `routes` at its default (`[]`) is no routes at all.
     assert!(variables.get("ROUTES").is_none(), "no routes configured");
     let logs = run.resource("aws:cloudwatch/logGroup:LogGroup", "function-logs");
     assert_eq!(inputs["loggingConfig"]["logGroup"], logs.outputs["name"]);
@@ -364,97 +454,121 @@ async fn the_function_runs_the_relay_with_its_settings_but_never_the_token() {
 }
 
 #[tokio::test]
-async fn the_code_is_an_archive_of_an_executable_arm64_bootstrap() {
-    let run = run_ok(&program(false)).await;
-    let code = &run
-        .resource("aws:lambda/function:Function", "relay-function")
-        .inputs["code"];
-    assert_eq!(code[engine::SIG], engine::ARCHIVE_SIG, "{code}");
-    let path = Path::new(code["path"].as_str().unwrap());
+async fn a_prebuilt_handler_zip_is_deployed_as_given() {
+    let built = run_ok(&fresh(false)).await;
+    let code = &built.resource(FUNCTION, "relay-function").inputs["code"];
+    // A copy elsewhere in the project, as a user would point at one they built.
+    let copy = workspace().join("target/prebuilt-bootstrap.zip");
+    std::fs::copy(
+        workspace()
+            .join("infra")
+            .join(code["path"].as_str().unwrap()),
+        &copy,
+    )
+    .unwrap();
+    let run = run_ok(&with(
+        fresh(false),
+        "handlerZip",
+        "target/prebuilt-bootstrap.zip",
+    ))
+    .await;
+    let given = &run.resource(FUNCTION, "relay-function").inputs["code"];
+    assert_eq!(given["path"], "../target/prebuilt-bootstrap.zip");
+    assert_eq!(given["hash"], code["hash"]);
     assert!(
-        path.is_absolute(),
-        "archive paths must be absolute: {}",
-        path.display()
-    );
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut bootstrap = zip.by_name("bootstrap").expect("a bootstrap entry");
-    let mode = bootstrap.unix_mode().expect("unix permissions");
-    assert_ne!(mode & 0o111, 0, "bootstrap is executable ({mode:o})");
-    let mut header = [0u8; 20];
-    bootstrap.read_exact(&mut header).unwrap();
-    assert_eq!(&header[..4], b"\x7fELF");
-    assert_eq!(
-        u16::from_le_bytes([header[18], header[19]]),
-        183,
-        "EM_AARCH64"
-    );
-}
-
-#[tokio::test]
-async fn without_handler_zip_the_program_builds_the_handler_itself() {
-    let zip = built_zip().clone();
-    let mut program = program(false);
-    program.config.remove("handlerZip");
-    let run = run_ok(&program).await;
-    let code = &run
-        .resource("aws:lambda/function:Function", "relay-function")
-        .inputs["code"];
-    assert_eq!(Path::new(code["path"].as_str().unwrap()), zip);
-    assert!(
-        run.stderr
-            .contains("building the handler for arm64 with cargo lambda"),
-        "{}",
-        run.stderr
+        !run.diagnostics().iter().any(|m| m.contains("building")),
+        "nothing is built: {:?}",
+        run.diagnostics()
     );
 }
 
 #[tokio::test]
 async fn routes_reach_the_function_as_compact_json_the_relay_accepts() {
     // As the language host passes structured config (`pulumi config set --path 'routes[0].…'`
-    // or `--json`): one JSON string under the key.
+    // or a JSON string): one JSON string under the key.
     let rules = json!([
         {"name": "dev previews", "stack": "dev-*", "kinds": ["stack_preview"], "mute": true},
         {"name": "prod failures", "stack": "*-prod", "events": ["update_failed", "drift_detected"],
          "channel": "#alerts", "mention": "<!subteam^S0ONCALL1>"},
     ]);
-    let mut program = program(false);
-    program.config.insert(
-        "routes".into(),
-        serde_json::to_string_pretty(&rules).unwrap(),
-    );
-    let run = run_ok(&program).await;
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
-    let routes = function.inputs["environment"]["variables"]["ROUTES"]
-        .as_str()
-        .expect("ROUTES is set");
-    assert!(!routes.contains('\n'), "compact: {routes}");
-    assert_eq!(serde_json::from_str::<Value>(routes).unwrap(), rules);
-    let parsed = handler::routes::Routes::parse(routes).expect("the relay accepts it");
-    assert_eq!(
-        parsed.names().collect::<Vec<_>>(),
-        ["dev previews", "prod failures"]
-    );
+    for program in [
+        with(
+            fresh(false),
+            "routes",
+            &serde_json::to_string_pretty(&rules).unwrap(),
+        ),
+        {
+            let mut program = fresh(false);
+            program.config.insert(
+                "routes".into(),
+                relay_tests::cli_config::StackValue::Structured(rules.clone()),
+            );
+            program
+        },
+    ] {
+        let run = run_ok(&program).await;
+        let function = run.resource(FUNCTION, "relay-function");
+        let routes = function.inputs["environment"]["variables"]["ROUTES"]
+            .as_str()
+            .expect("ROUTES is set");
+        assert!(!routes.contains('\n'), "compact: {routes}");
+        assert_eq!(serde_json::from_str::<Value>(routes).unwrap(), rules);
+        let parsed = handler::routes::Routes::parse(routes).expect("the relay accepts it");
+        assert_eq!(
+            parsed.names().collect::<Vec<_>>(),
+            ["dev previews", "prod failures"]
+        );
+    }
+}
+
+/// A zip whose `bootstrap` starts like an ELF executable for `machine`: all the program reads of a
+/// prebuilt `handlerZip` (so that no test builds the handler for a second architecture).
+fn prebuilt_zip(name: &str, machine: u16) -> String {
+    let mut elf = vec![0u8; 64];
+    elf[..4].copy_from_slice(b"\x7fELF");
+    elf[18..20].copy_from_slice(&machine.to_le_bytes());
+    let relative = format!("target/{name}");
+    let file = std::fs::File::create(workspace().join(&relative)).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).unwrap();
+    std::io::Write::write_all(&mut zip, &elf).unwrap();
+    zip.finish().unwrap();
+    relative
 }
 
 #[tokio::test]
 async fn x86_64_is_deployed_when_chosen() {
-    let mut program = program(false);
-    program
-        .config
-        .insert("architecture".into(), "x86_64".into());
+    let zip = prebuilt_zip("x86_64-bootstrap.zip", 62);
+    let program = with(
+        with(fresh(false), "architecture", "x86_64"),
+        "handlerZip",
+        &zip,
+    );
     let run = run_ok(&program).await;
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     assert_eq!(function.inputs["architectures"], json!(["x86_64"]));
+}
+
+#[tokio::test]
+async fn the_program_refuses_a_handler_zip_of_the_other_architecture() {
+    let zip = prebuilt_zip("x86_64-bootstrap-for-arm.zip", 62);
+    assert_refused(
+        with(fresh(false), "handlerZip", &zip),
+        &format!(
+            "error: config `handlerZip` is \"{zip}\", but its bootstrap is built for x86_64 and \
+             `architecture` is arm64 (build it with `cargo lambda build --output-format zip \
+             --arm64`, or set `architecture` to x86_64): run `pulumi config set handlerZip \
+             target/lambda/handler/bootstrap.zip`"
+        ),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
     for preview in [false, true] {
-        let mut program = program(preview);
-        program
-            .config
-            .insert("webhookSecret".into(), WEBHOOK_SECRET.into());
-        program.secret_keys.push("webhookSecret".into());
+        let program = with_secret(fresh(preview), "webhookSecret", WEBHOOK_SECRET);
         let run = run_ok(&program).await;
         for secret in [TOKEN, WEBHOOK_SECRET] {
             for request in &run.requests {
@@ -488,7 +602,7 @@ async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
 
 #[tokio::test]
 async fn without_a_webhook_secret_a_generated_one_is_stored_and_exported_as_a_secret() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let password = run.resource(
         "random:index/randomPassword:RandomPassword",
         "webhook-secret",
@@ -510,133 +624,143 @@ async fn without_a_webhook_secret_a_generated_one_is_stored_and_exported_as_a_se
 
 #[tokio::test]
 async fn the_stack_exports_url_function_and_log_group() {
-    let run = run_ok(&program(false)).await;
+    let run = run_ok(&fresh(false)).await;
     let stage = run.resource("aws:apigatewayv2/stage:Stage", "default-stage");
     let url = run.export("url").unwrap();
     assert_eq!(url, &stage.outputs["invokeUrl"]);
     assert!(url.as_str().unwrap().starts_with("https://"));
-    let function = run.resource("aws:lambda/function:Function", "relay-function");
+    let function = run.resource(FUNCTION, "relay-function");
     assert_eq!(run.export("functionName"), Some(&function.outputs["name"]));
     let logs = run.resource("aws:cloudwatch/logGroup:LogGroup", "function-logs");
     assert_eq!(run.export("logGroupName"), Some(&logs.outputs["name"]));
 }
 
-/// Runs with `config` changed and asserts the program stops with `message` before registering.
-async fn assert_config_error(change: impl FnOnce(&mut Program), message: &str) {
-    let mut program = program(false);
-    change(&mut program);
+/// Runs `program` and asserts that the first (and only) error the user sees is `message`, and
+/// that nothing was registered.
+async fn assert_refused(program: Program, message: &str) {
     let run = engine::run(&program).await;
     assert!(!run.success);
-    assert_eq!(run.stderr.trim(), format!("error: {message}"));
+    assert_eq!(run.errors(), [message.to_owned()], "{}", run.stderr);
     assert!(run.registrations.is_empty(), "nothing is registered");
 }
 
 #[tokio::test]
-async fn a_missing_token_names_the_command_that_sets_it() {
-    assert_config_error(
-        |p| {
-            p.config.remove("slackToken");
-        },
-        "config `slackToken` is required: run `pulumi config set slackToken xoxb-… --secret`",
+async fn the_cli_refuses_a_stack_without_the_token() {
+    let mut program = fresh(false);
+    program.config.remove("slackToken");
+    assert_refused(
+        program,
+        "error: validating stack config: Stack 'dev' is missing configuration value 'slackToken'",
     )
     .await;
 }
 
 #[tokio::test]
-async fn a_plaintext_token_is_refused() {
-    assert_config_error(
-        |p| p.secret_keys.clear(),
-        "config `slackToken` must be a secret: run `pulumi config set slackToken <value> --secret` (and rotate it: it was stored in plain text)",
+async fn the_cli_names_every_missing_key_at_once() {
+    let mut program = fresh(false);
+    program.config.clear();
+    assert_refused(
+        program,
+        "error: validating stack config: Stack 'dev' is missing configuration values 'slackChannel' and 'slackToken'",
     )
     .await;
 }
 
 #[tokio::test]
-async fn a_missing_channel_names_the_command_that_sets_it() {
-    assert_config_error(
-        |p| {
-            p.config.remove("slackChannel");
-        },
-        "config `slackChannel` is required: run `pulumi config set slackChannel '#ops'`",
+async fn the_cli_refuses_a_token_set_without_secret() {
+    assert_refused(
+        with(fresh(false), "slackToken", TOKEN),
+        "error: validating stack config: Stack 'dev' with configuration key 'slackToken' must be encrypted as it's secret",
     )
     .await;
 }
 
 #[tokio::test]
-async fn an_unknown_architecture_is_refused() {
-    assert_config_error(
-        |p| {
-            p.config.insert("architecture".into(), "arm".into());
-        },
-        "config `architecture` is \"arm\", but it must be arm64 or x86_64: run `pulumi config set architecture arm64`",
+async fn the_cli_refuses_a_retention_that_is_not_an_integer() {
+    assert_refused(
+        with(fresh(false), "logRetentionDays", "two weeks"),
+        "error: validating stack config: Stack 'dev' with configuration key 'logRetentionDays' must be of type 'integer'",
     )
     .await;
 }
 
 #[tokio::test]
-async fn a_retention_cloudwatch_rejects_is_refused() {
-    let mut program = program(false);
-    program
-        .config
-        .insert("logRetentionDays".into(), "10".into());
-    let run = engine::run(&program).await;
+async fn the_program_refuses_a_webhook_secret_set_without_secret() {
+    // Untyped in Pulumi.yaml (a typed secret cannot have the default an optional key needs), so
+    // the CLI lets it through and the program says it.
+    assert_refused(
+        with(fresh(false), "webhookSecret", WEBHOOK_SECRET),
+        "error: config `webhookSecret` must be a secret: run `pulumi config set webhookSecret <value> --secret` (and rotate it: it was stored in plain text)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_program_refuses_an_unknown_architecture() {
+    assert_refused(
+        with(fresh(false), "architecture", "arm"),
+        "error: config `architecture` is \"arm\", but it must be arm64 or x86_64: run `pulumi config set architecture arm64`",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_program_refuses_a_retention_cloudwatch_rejects() {
+    let run = engine::run(&with(fresh(false), "logRetentionDays", "10")).await;
     assert!(!run.success);
-    assert!(run.stderr.starts_with("error: config `logRetentionDays` is \"10\", but CloudWatch Logs only keeps logs for one of"), "{}", run.stderr);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        run.stderr
-            .trim_end()
-            .ends_with("run `pulumi config set logRetentionDays 14`")
+        errors[0].starts_with(
+            "error: config `logRetentionDays` is \"10\", but CloudWatch Logs only keeps logs for one of"
+        ),
+        "{errors:?}"
     );
+    assert!(errors[0].ends_with("run `pulumi config set logRetentionDays 14`"));
+    assert!(run.registrations.is_empty());
 }
 
 #[tokio::test]
-async fn a_missing_handler_zip_is_refused() {
-    assert_config_error(
-        |p| {
-            p.config.insert("handlerZip".into(), "nope/bootstrap.zip".into());
-        },
-        "config `handlerZip` is \"nope/bootstrap.zip\", but no such file: run `pulumi config set handlerZip target/lambda/handler/bootstrap.zip`",
+async fn the_program_refuses_a_missing_handler_zip() {
+    assert_refused(
+        with(fresh(false), "handlerZip", "nope/bootstrap.zip"),
+        "error: config `handlerZip` is \"nope/bootstrap.zip\", but no such file: run `pulumi config set handlerZip target/lambda/handler/bootstrap.zip`",
     )
     .await;
 }
 
 #[tokio::test]
-async fn an_invalid_rule_fails_before_anything_is_registered_naming_it() {
-    assert_config_error(
-        |p| {
-            p.config.insert(
-                "routes".into(),
-                r##"[{"name": "prod", "stack": "*-prod", "channel": "#alerts"},
-                     {"name": "pager", "events": ["update_failed"], "mention": "@oncall"}]"##
-                    .into(),
-            );
-        },
-        "config `routes` is not valid: rule \"pager\" (routes[1]): `mention` \"@oncall\" would not notify anyone in Slack: use @here, @channel, <!subteam^S…> (a user group, by ID) or <@U…> (a user, by ID) (see \"Routing\" in the README; `pulumi config get routes` shows the rules)",
+async fn the_program_refuses_an_invalid_rule_naming_it() {
+    assert_refused(
+        with(
+            fresh(false),
+            "routes",
+            r##"[{"name": "prod", "stack": "*-prod", "channel": "#alerts"},
+                 {"name": "pager", "events": ["update_failed"], "mention": "@oncall"}]"##,
+        ),
+        "error: config `routes` is not valid: rule \"pager\" (routes[1]): `mention` \"@oncall\" would not notify anyone in Slack: use @here, @channel, <!subteam^S…> (a user group, by ID) or <@U…> (a user, by ID) (see \"Routing\" in the README; `pulumi config get routes` shows the rules)",
     )
     .await;
 }
 
 /// `program` with `registerWebhook` set as `pulumi config set --path` leaves it: one JSON object.
-fn with_registration(mut program: Program, registration: Value) -> Program {
-    program
-        .config
-        .insert("registerWebhook".into(), registration.to_string());
-    program
+fn with_registration(program: Program, registration: Value) -> Program {
+    with(program, "registerWebhook", &registration.to_string())
 }
 
 #[tokio::test]
 async fn a_registered_webhook_sends_the_stack_url_signed_with_the_stack_secret() {
-    let mut program = with_registration(
-        program(false),
-        json!({
-            "pulumiOrganization": "acme", "project": "website", "stack": "prod",
-            "filters": ["update_failed", "drift_detected"], "groups": ["deployments"],
-        }),
+    let program = with_secret(
+        with_registration(
+            fresh(false),
+            json!({
+                "pulumiOrganization": "acme", "project": "website", "stack": "prod",
+                "filters": ["update_failed", "drift_detected"], "groups": ["deployments"],
+            }),
+        ),
+        "webhookSecret",
+        WEBHOOK_SECRET,
     );
-    program
-        .config
-        .insert("webhookSecret".into(), WEBHOOK_SECRET.into());
-    program.secret_keys.push("webhookSecret".into());
     let run = run_ok(&program).await;
 
     let webhooks = run.of_type(WEBHOOK);
@@ -680,9 +804,31 @@ async fn a_registered_webhook_sends_the_stack_url_signed_with_the_stack_secret()
 }
 
 #[tokio::test]
+async fn the_webhook_is_registered_only_once_requests_to_the_url_reach_the_function() {
+    // Pulumi Cloud does not retry a delivery, so none may go to a URL with nothing behind it.
+    let registration = json!({"scope": "organization", "pulumiOrganization": "acme"});
+    let run = run_ok(&with_registration(fresh(false), registration)).await;
+    let position = |type_: &str, name: &str| {
+        run.registrations
+            .iter()
+            .position(|r| r.type_ == type_ && r.name == name)
+            .unwrap()
+    };
+    let webhook = position(WEBHOOK, "pulumi-cloud-webhook");
+    for (type_, name) in [
+        ("aws:apigatewayv2/route:Route", "route-get"),
+        ("aws:apigatewayv2/route:Route", "route-post"),
+        ("aws:lambda/permission:Permission", "api-invoke"),
+        ("aws:apigatewayv2/stage:Stage", "default-stage"),
+    ] {
+        assert!(position(type_, name) < webhook, "{name} after the webhook");
+    }
+}
+
+#[tokio::test]
 async fn a_registered_webhook_uses_the_generated_secret_and_is_previewed_too() {
     let registration = json!({"scope": "organization", "pulumiOrganization": "acme"});
-    let run = run_ok(&with_registration(program(false), registration.clone())).await;
+    let run = run_ok(&with_registration(fresh(false), registration.clone())).await;
     let webhook = run.resource(WEBHOOK, "pulumi-cloud-webhook");
     let inputs = &webhook.inputs;
     assert!(
@@ -709,7 +855,7 @@ async fn a_registered_webhook_uses_the_generated_secret_and_is_previewed_too() {
     );
 
     // In a preview the URL is not known yet, but the webhook is already planned.
-    let preview = run_ok(&with_registration(program(true), registration)).await;
+    let preview = run_ok(&with_registration(fresh(true), registration)).await;
     let planned = preview.resource(WEBHOOK, "pulumi-cloud-webhook");
     assert_eq!(planned.inputs["payloadUrl"], UNKNOWN);
     assert_eq!(planned.inputs["organizationName"], "acme");
@@ -717,40 +863,39 @@ async fn a_registered_webhook_uses_the_generated_secret_and_is_previewed_too() {
 
 #[tokio::test]
 async fn a_bad_webhook_filter_fails_pulumi_up_naming_the_field_and_value() {
-    let mut program = with_registration(
-        program(false),
+    let program = with_registration(
+        fresh(false),
         json!({"pulumiOrganization": "acme", "project": "website", "stack": "prod",
                "filters": ["update_failed", "update_failure"]}),
     );
-    program.preview = false;
     let run = engine::run(&program).await;
     assert!(!run.success);
     assert!(run.registrations.is_empty(), "nothing is registered");
-    let stderr = run.stderr.trim();
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = &errors[0];
     assert!(
-        stderr.starts_with(
+        error.starts_with(
             "error: config `registerWebhook.filters[1]` is \"update_failure\", which is not a Pulumi webhook filter; valid filters: stack_created,"
         ),
-        "{stderr}"
+        "{error}"
     );
     assert!(
-        stderr
-            .contains("run `pulumi config set --path 'registerWebhook.filters[1]' update_failed`"),
-        "{stderr}"
+        error.contains("run `pulumi config set --path 'registerWebhook.filters[1]' update_failed`"),
+        "{error}"
     );
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_eq!(error.lines().count(), 1, "one line: {error}");
 }
 
 #[tokio::test]
 async fn a_stack_webhook_without_its_stack_fails_pulumi_up() {
-    assert_config_error(
-        |p| {
-            p.config.insert(
-                "registerWebhook".into(),
-                r#"{"pulumiOrganization": "acme", "project": "website"}"#.into(),
-            );
-        },
-        "config `registerWebhook.stack` is required with scope stack (the default): the stack whose events to relay, which is not guessed: run `pulumi config set --path registerWebhook.stack <stack>`, or `pulumi config set --path registerWebhook.scope organization` for every stack (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)",
+    assert_refused(
+        with(
+            fresh(false),
+            "registerWebhook",
+            r#"{"pulumiOrganization": "acme", "project": "website"}"#,
+        ),
+        "error: config `registerWebhook.stack` is required with scope stack (the default): the stack whose events to relay, which is not guessed: run `pulumi config set --path registerWebhook.stack <stack>`, or `pulumi config set --path registerWebhook.scope organization` for every stack (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)",
     )
     .await;
 }

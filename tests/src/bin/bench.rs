@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use clap::Parser;
-use relay_tests::engine::{self, Program};
+use relay_tests::deploy::{self, with};
+use relay_tests::engine::{self, Launch, Program};
 use relay_tests::fake_slack::{self, FakeSlack};
 use relay_tests::load::MIX;
 use relay_tests::relay::{binary_in, free_port};
@@ -601,21 +602,15 @@ fn main() {
     // Infra on the stand-in engine.
     let zip = std::env::temp_dir().join("relay-bench-bootstrap.zip");
     write_dummy_zip(&zip);
-    let program = Program {
-        binary: binary_in(&profile_dir(), "infra"),
-        project: "pulumi-webhook-relay".into(),
-        stack: "bench".into(),
-        organization: "acme".into(),
-        root_directory: workspace(),
-        config: [
-            ("slackToken".to_owned(), "xoxb-bench-token".to_owned()),
-            ("slackChannel".to_owned(), "#ops".to_owned()),
-            ("handlerZip".to_owned(), zip.display().to_string()),
-        ]
-        .into(),
-        secret_keys: vec!["slackToken".into()],
-        preview: false,
-    };
+    let program = with(
+        Program {
+            launch: Launch::Binary(binary_in(&profile_dir(), "infra")),
+            stack: "bench".into(),
+            ..deploy::fresh(false)
+        },
+        "handlerZip",
+        &zip.display().to_string(),
+    );
     let mut times = Vec::new();
     let mut resources = 0;
     for _ in 0..args.infra_runs {
