@@ -23,11 +23,16 @@ pub fn workspace() -> PathBuf {
 /// `pulumi config set slackToken … --secret` and `pulumi config set slackChannel '#ops'`. The
 /// program builds the Lambda zip itself, as it does for them.
 pub fn fresh(preview: bool) -> Program {
+    new_user(Launch::Binary(workspace_binary("infra")), workspace(), preview)
+}
+
+/// [`fresh`], with the program started by `launch` in the checkout at `root`.
+pub fn new_user(launch: Launch, root: PathBuf, preview: bool) -> Program {
     Program {
-        launch: Launch::Binary(workspace_binary("infra")),
+        launch,
         stack: "dev".into(),
         organization: "acme".into(),
-        root_directory: workspace(),
+        root_directory: root,
         config: BTreeMap::from([
             ("slackToken".into(), StackValue::Secret(TOKEN.into())),
             ("slackChannel".into(), StackValue::Plain("#ops".into())),

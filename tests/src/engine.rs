@@ -32,6 +32,7 @@
 //! | archive equality | by hash alone | `archive.go` `Archive.Equals` |
 //! | provider checks | `aws:lambda/permission:Permission` `sourceArn` must parse as an ARN | terraform-provider-aws `internal/service/lambda/permission.go` (`verify.ValidARN`) |
 //! | missing outputs | an update answers every declared output (null when unset); Gestalt reads a missing one as nothing in a preview, and panics outside one | bridge `MakeTerraformOutputs` (every attribute); Gestalt `crates/domain/src/lib.rs` `get_field_value`, `crates/rust/src/native.rs` |
+//! | URNs | `urn:pulumi:<stack>::<project>::<type>::<name>`: Gestalt sends no parent, the engine makes the stack the parent and leaves the stack's type out | `pkg/resource/deploy/step_generator.go` `checkParent`, `deployment.go` `generateURN` |
 //! | stack outputs | one `RegisterResourceOutputs` on the root `pulumi:pulumi:Stack` | Gestalt `real_pulumi_connector.rs` `register_outputs` |
 //! | dependencies | none are sent, so none are recorded | Gestalt `crates/domain/src/connector.rs` (no field for them) |
 //! | `Log` | recorded with severity and `ephemeral`; the CLI shows INFO and above, and lists the non-ephemeral ones under "Diagnostics" | `pkg/host/host_server.go` `Log`; `pkg/backend/display/progress.go` |
@@ -523,8 +524,9 @@ impl ResourceMonitor for Monitor {
                 state.stack, state.project, req.name
             )
         } else {
+            // Parented to the stack (the engine's default), whose type the URN leaves out.
             format!(
-                "urn:pulumi:{}::{}::pulumi:pulumi:Stack${}::{}",
+                "urn:pulumi:{}::{}::{}::{}",
                 state.stack, state.project, req.r#type, req.name
             )
         };

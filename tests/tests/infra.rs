@@ -213,6 +213,11 @@ async fn gestalt_sends_no_dependencies_so_deletes_have_no_order() {
     for r in &run.registrations {
         assert!(r.dependencies.is_empty(), "{} {}", r.type_, r.name);
     }
+    // The URN the README's `pulumi destroy --target` names.
+    assert_eq!(
+        run.resource("aws:apigatewayv2/api:Api", "http-api").urn,
+        "urn:pulumi:dev::pulumi-webhook-relay::aws:apigatewayv2/api:Api::http-api"
+    );
 }
 
 #[tokio::test]

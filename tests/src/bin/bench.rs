@@ -604,9 +604,12 @@ fn main() {
     write_dummy_zip(&zip);
     let program = with(
         Program {
-            launch: Launch::Binary(binary_in(&profile_dir(), "infra")),
             stack: "bench".into(),
-            ..deploy::fresh(false)
+            ..deploy::new_user(
+                Launch::Binary(binary_in(&profile_dir(), "infra")),
+                workspace(),
+                false,
+            )
         },
         "handlerZip",
         &zip.display().to_string(),

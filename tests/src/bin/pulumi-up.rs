@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use relay_tests::deploy::{assert_ok, fresh};
-use relay_tests::engine::{Launch, Program, Stack};
+use relay_tests::deploy::{assert_ok, new_user};
+use relay_tests::engine::{Launch, Stack};
 
 fn main() {
     let checkout = PathBuf::from(
@@ -18,11 +18,7 @@ fn main() {
             .expect("usage: pulumi-up CHECKOUT (a checkout of this repository)"),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let program = |preview| Program {
-        launch: Launch::CargoRun,
-        root_directory: checkout.clone(),
-        ..fresh(preview)
-    };
+    let program = |preview| new_user(Launch::CargoRun, checkout.clone(), preview);
     let mut stack = Stack::default();
     println!("| `pulumi up` | step | first resource registered | program ended | resources |");
     println!("|---|---|---:|---:|---:|");
