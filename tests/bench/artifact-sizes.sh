@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Lambda artifact (bootstrap.zip) the way `pulumi up` does (`cargo lambda build --profile lambda`)
-# under several release profiles, each in its own target dir, and prints the zip and binary sizes.
+# Builds the Lambda artifact (bootstrap.zip) with `cargo lambda build --output-format zip` under several
+# release profiles, each in its own target dir, and prints the zip and binary sizes. (`pulumi up`
+# writes its own reproducible zip of the same binary at deflate level 9, 0.9 % smaller: BENCHMARKS.md §5.)
 # The profile in Cargo.toml is chosen from this table (see BENCHMARKS.md).
 #
 #   tests/bench/artifact-sizes.sh [arm64|x86-64] [variant...]
