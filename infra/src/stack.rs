@@ -234,7 +234,6 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
             .id
         })
         .collect();
-    let access_logs_arn = access_logs.arn.clone();
     let access_log_settings = access_logs.arn.map(|arn| {
         Some(
             aws::types::apigatewayv2::StageAccessLogSettings::builder()
@@ -292,7 +291,7 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
         token_parameter,
         secret_parameter,
         function_logs.arn.clone(),
-        access_logs_arn,
+        access_logs.arn.clone(),
         state_table.arn.clone(),
         role.arn.clone(),
         api.id.clone(),
