@@ -23,7 +23,11 @@ pub fn workspace() -> PathBuf {
 /// `pulumi config set slackToken … --secret` and `pulumi config set slackChannel '#ops'`. The
 /// program builds the Lambda zip itself, as it does for them.
 pub fn fresh(preview: bool) -> Program {
-    new_user(Launch::Binary(workspace_binary("infra")), workspace(), preview)
+    new_user(
+        Launch::Binary(workspace_binary("infra")),
+        workspace(),
+        preview,
+    )
 }
 
 /// [`fresh`], with the program started by `launch` in the checkout at `root`.
