@@ -64,10 +64,6 @@ enum Sink {
     },
 }
 
-/// How long one invocation holds a delivery id: past API Gateway's 30 s and the Lambda's timeout
-/// (15 s, `infra`), so a claim outlives its holder only when the holder is dead.
-const CLAIM_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
-
 impl Relay {
     pub fn new(config: Config) -> Result<Relay, ClientError> {
         let sink = match config.output {
@@ -99,7 +95,7 @@ impl Relay {
                     slack: client,
                     state: table,
                     thread_window,
-                    lease: CLAIM_LEASE,
+                    lease: relay_core::contract::CLAIM_LEASE,
                 },
                 channel,
             },

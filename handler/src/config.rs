@@ -12,24 +12,8 @@ use crate::routes::Routes;
 use crate::slack::RetryPolicy;
 use crate::verify::WebhookSecret;
 
-pub const SLACK_CHANNEL: &str = "SLACK_CHANNEL";
-pub const SLACK_TOKEN: &str = "SLACK_TOKEN";
-pub const SLACK_TOKEN_PARAMETER: &str = "SLACK_TOKEN_PARAMETER";
-pub const PULUMI_WEBHOOK_SECRET: &str = "PULUMI_WEBHOOK_SECRET";
-pub const PULUMI_WEBHOOK_SECRET_PARAMETER: &str = "PULUMI_WEBHOOK_SECRET_PARAMETER";
-pub const SLACK_API_URL: &str = "SLACK_API_URL";
-pub const SLACK_DEADLINE_MS: &str = "SLACK_DEADLINE_MS";
-/// A JSON array of routing rules ([`crate::routes`]); unset means every event goes to
-/// `SLACK_CHANNEL`.
-pub const ROUTES: &str = "ROUTES";
-/// The DynamoDB table holding delivery state ([`crate::state`]); unset means no exactly-once
-/// bookkeeping and one new message per event.
-pub const STATE_TABLE: &str = "STATE_TABLE";
-/// How long after a preview the stack's update still replies in the preview's thread.
-pub const PREVIEW_THREAD_MINUTES: &str = "PREVIEW_THREAD_MINUTES";
-pub const DEFAULT_PREVIEW_THREAD_MINUTES: u64 = 60;
-
-pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+pub use relay_core::contract::env::*;
+use relay_core::contract::{DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_SLACK_API_URL};
 
 #[derive(Debug)]
 pub struct Config {

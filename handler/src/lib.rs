@@ -12,13 +12,11 @@
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
 //! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
 
+pub use relay_core::{event, format, routes, verify};
+
 pub mod app;
 pub mod aws_http;
 pub mod config;
-pub mod event;
-pub mod format;
 pub mod living;
-pub mod routes;
 pub mod slack;
 pub mod state;
-pub mod verify;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::event::{Event, Status};
 use crate::format::Message;
 use crate::slack::{Posted, SlackClient, SlackError, Thread};
-use crate::state::{self, Anchor, Claim, Reservation, StateError, StateTable};
+use relay_core::contract::state_table::{self as keys, DEPLOYMENT_TTL};
+
+use crate::state::{Anchor, Claim, Reservation, StateError, StateTable};
 
 /// What happened to the event in Slack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +108,7 @@ impl Living {
         notify: bool,
     ) -> Result<Outcome, Failure> {
         // Without a usable id there is nothing to deduplicate on; Pulumi always sends one.
-        let Some(key) = delivery_id.and_then(state::delivery_key) else {
+        let Some(key) = delivery_id.and_then(keys::delivery_key) else {
             return self.send(event, channel, message, notify).await;
         };
         let token = match self.state.claim(&key, self.lease).await? {
@@ -149,7 +151,7 @@ impl Living {
             (Event::Deployment(deployment), Some(((org, project), stack))) => {
                 if let Some(key) = deployment
                     .version
-                    .and_then(|version| state::deployment_key(org, project, stack, version))
+                    .and_then(|version| keys::deployment_key(org, project, stack, version))
                 {
                     let rank = rank(deployment.status.as_ref());
                     return self.deployment(&key, rank, channel, message, notify).await;
@@ -157,7 +159,7 @@ impl Living {
             }
             (Event::StackPreview(_), Some(((org, project), stack))) => {
                 let posted = self.slack.post_message(channel, message).await?;
-                if let Some(key) = state::preview_key(org, project, stack) {
+                if let Some(key) = keys::preview_key(org, project, stack) {
                     let anchor = Anchor {
                         posted: posted.clone(),
                         requested_channel: channel.to_owned(),
@@ -170,7 +172,7 @@ impl Living {
                 return Ok(Outcome::Posted(posted));
             }
             (Event::StackUpdate(update), Some(((org, project), stack))) => {
-                if let Some(key) = state::preview_key(org, project, stack) {
+                if let Some(key) = keys::preview_key(org, project, stack) {
                     let failed = matches!(update.result, Some(Status::Failed));
                     return self
                         .reply_to_preview(&key, channel, message, failed || notify)
@@ -247,7 +249,7 @@ impl Living {
                     requested_channel: channel.to_owned(),
                     rank,
                 };
-                if let Err(error) = self.state.anchor(key, &anchor, state::DEPLOYMENT_TTL).await {
+                if let Err(error) = self.state.anchor(key, &anchor, DEPLOYMENT_TTL).await {
                     tracing::warn!(%error, "the deployment's next status will post a new message");
                 }
                 Ok(Outcome::Posted(posted))

@@ -27,13 +27,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use crate::slack::Posted;
 
-/// How long delivery records are kept: far longer than Pulumi keeps redelivering.
-const DELIVERY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// How long a deployment's message stays editable by its later events.
-pub const DEPLOYMENT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-/// DynamoDB allows 2 KiB partition keys; longer names (only hostile payloads have them) get no
-/// living message rather than an error.
-const MAX_KEY_BYTES: usize = 1024;
+use relay_core::contract::state_table::{DELIVERY_TTL, DEPLOYMENT_TTL, HASH_KEY, TTL_ATTRIBUTE};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -122,23 +116,6 @@ fn posted_in(item: &Item) -> Option<Posted> {
     })
 }
 
-/// The key of a deployment's living message, or `None` when a part is missing or too long.
-pub fn deployment_key(org: &str, project: &str, stack: &str, version: u64) -> Option<String> {
-    let key = format!("deployment#{org}/{project}/{stack}#{version}");
-    (key.len() <= MAX_KEY_BYTES).then_some(key)
-}
-
-/// The key of a stack's latest preview, or `None` when the names are too long.
-pub fn preview_key(org: &str, project: &str, stack: &str) -> Option<String> {
-    let key = format!("preview#{org}/{project}/{stack}");
-    (key.len() <= MAX_KEY_BYTES).then_some(key)
-}
-
-/// The key of a delivery's exactly-once record, or `None` for an id too long to be Pulumi's.
-pub fn delivery_key(id: &str) -> Option<String> {
-    (id.len() <= 200).then(|| format!("delivery#{id}"))
-}
-
 impl StateTable {
     /// The table `table`, with a client configured from the environment like the SSM one
     /// (`AWS_ENDPOINT_URL_DYNAMODB` overrides `AWS_ENDPOINT_URL`).
@@ -169,7 +146,7 @@ impl StateTable {
         }
     }
 
-    /// Claims delivery `key` (from [`delivery_key`]) for `lease`: it must cover the whole
+    /// Claims delivery `key` (from `contract::state_table::delivery_key`) for `lease`: it must cover the whole
     /// delivery, Slack's deadline included, or a slow attempt could be overtaken by a redelivery.
     pub async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StateError> {
         let now = now();
@@ -224,10 +201,10 @@ impl StateTable {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(key))
+            .item(HASH_KEY, s(key))
             .item("state", s(state))
             .item("lease_until", n(now + lease.as_secs()))
-            .item("expires_at", n(now + ttl.as_secs()))
+            .item(TTL_ATTRIBUTE, n(now + ttl.as_secs()))
             .condition_expression("attribute_not_exists(pk) OR (#state = :held AND #lease < :now)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#lease", "lease_until")
@@ -245,7 +222,7 @@ impl StateTable {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key(HASH_KEY, s(key))
             .update_expression("SET #state = :posted, #channel = :channel, #ts = :ts REMOVE #lease")
             .condition_expression("#token = :token")
             .expression_attribute_names("#state", "state")
@@ -268,7 +245,7 @@ impl StateTable {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key(HASH_KEY, s(key))
             .condition_expression("#token = :token")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":token", s(&token.0))
@@ -283,7 +260,7 @@ impl StateTable {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key(HASH_KEY, s(key))
             .consistent_read(true)
             .send()
             .await
@@ -297,7 +274,7 @@ impl StateTable {
         let Some(item) = self.get(key).await? else {
             return Ok(None);
         };
-        Ok(anchor_in(&item).filter(|_| get_n(&item, "expires_at").is_none_or(|at| at > now())))
+        Ok(anchor_in(&item).filter(|_| get_n(&item, TTL_ATTRIBUTE).is_none_or(|at| at > now())))
     }
 
     /// Reserves `key` for the first message of a deployment, unless it exists or is being posted.
@@ -334,13 +311,13 @@ impl StateTable {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(key))
+            .item(HASH_KEY, s(key))
             .item("state", s("posted"))
             .item("channel", s(&anchor.posted.channel))
             .item("ts", s(&anchor.posted.ts))
             .item("requested_channel", s(&anchor.requested_channel))
             .item("rank", n(anchor.rank.into()))
-            .item("expires_at", n(now() + ttl.as_secs()))
+            .item(TTL_ATTRIBUTE, n(now() + ttl.as_secs()))
             .send()
             .await
             .map(drop)
@@ -354,7 +331,7 @@ impl StateTable {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key(HASH_KEY, s(key))
             .update_expression("SET #rank = :rank")
             .condition_expression("#rank <= :rank")
             .expression_attribute_names("#rank", "rank")
@@ -379,7 +356,7 @@ impl StateTable {
         self.client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(key))
+            .key(HASH_KEY, s(key))
             .send()
             .await
             .map(drop)
@@ -400,14 +377,14 @@ impl StateTable {
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
                 AttributeDefinition::builder()
-                    .attribute_name("pk")
+                    .attribute_name(HASH_KEY)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
                     .map_err(built)?,
             )
             .key_schema(
                 KeySchemaElement::builder()
-                    .attribute_name("pk")
+                    .attribute_name(HASH_KEY)
                     .key_type(KeyType::Hash)
                     .build()
                     .map_err(built)?,
@@ -420,7 +397,7 @@ impl StateTable {
             .table_name(&self.table)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
-                    .attribute_name("expires_at")
+                    .attribute_name(TTL_ATTRIBUTE)
                     .enabled(true)
                     .build()
                     .map_err(built)?,
@@ -450,27 +427,6 @@ fn anchor_in(item: &Item) -> Option<Anchor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_name_what_they_track() {
-        assert_eq!(
-            deployment_key("acme", "web", "prod", 7).as_deref(),
-            Some("deployment#acme/web/prod#7")
-        );
-        assert_eq!(
-            preview_key("acme", "web", "prod").as_deref(),
-            Some("preview#acme/web/prod")
-        );
-        assert_eq!(delivery_key("ab-12").as_deref(), Some("delivery#ab-12"));
-    }
-
-    #[test]
-    fn oversized_names_get_no_key_instead_of_a_dynamodb_error() {
-        let long = "x".repeat(2000);
-        assert_eq!(deployment_key(&long, "p", "s", 1), None);
-        assert_eq!(preview_key("o", &long, "s"), None);
-        assert_eq!(delivery_key(&long), None);
-    }
 
     #[test]
     fn only_a_posted_item_is_an_anchor() {

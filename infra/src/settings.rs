@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use handler::routes::{Routes, RoutesError};
+use relay_core::contract::MAX_ROUTES_BYTES;
+use relay_core::routes::{Routes, RoutesError};
 
 use crate::register::{self, WebhookRegistration};
 
@@ -18,11 +19,6 @@ pub const RETENTION_DAYS: &[i32] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,
 ];
-
-/// The most `routes` may take as compact JSON. Lambda allows 4 KB of environment variables in
-/// all (names and values); the relay's other variables take at most about 700 bytes (the two
-/// parameter names and the state table's name grow with the project and stack names).
-pub const MAX_ROUTES_BYTES: usize = 3072;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Architecture {

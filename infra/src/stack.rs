@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use handler::config;
+use relay_core::contract::{self, MAX_ENVIRONMENT_BYTES, env, state_table};
 
 use pulumi_gestalt_providers_aws as aws;
 use pulumi_gestalt_providers_pulumiservice as pulumiservice;
@@ -33,12 +33,6 @@ use crate::unknown::derive;
 
 /// Lambda's limit on function names.
 const MAX_FUNCTION_NAME: usize = 64;
-
-/// The state table's key schema and expiry attribute: the contract with the relay's store
-/// (`pk` is a string such as a webhook ID or a deployment key; `expires_at` is epoch seconds,
-/// after which DynamoDB deletes the item on its own, so the table never needs cleaning).
-pub const STATE_TABLE_HASH_KEY: &str = "pk";
-pub const STATE_TABLE_TTL_ATTRIBUTE: &str = "expires_at";
 
 /// API Gateway stage throttling: generous for webhooks, a ceiling for abuse.
 const THROTTLE_BURST: i32 = 50;
@@ -347,16 +341,16 @@ fn state_table(
         aws::dynamodb::table::TableArgs::builder()
             .name(names.state_table.clone())
             .billing_mode("PAY_PER_REQUEST".to_owned())
-            .hash_key(STATE_TABLE_HASH_KEY.to_owned())
+            .hash_key(state_table::HASH_KEY.to_owned())
             .attributes(vec![
                 aws::types::dynamodb::TableAttribute::builder()
-                    .name(STATE_TABLE_HASH_KEY.to_owned())
+                    .name(state_table::HASH_KEY.to_owned())
                     .type_("S".to_owned())
                     .build_struct(),
             ])
             .ttl(
                 aws::types::dynamodb::TableTtl::builder()
-                    .attribute_name(STATE_TABLE_TTL_ATTRIBUTE.to_owned())
+                    .attribute_name(state_table::TTL_ATTRIBUTE.to_owned())
                     .enabled(true)
                     .build_struct(),
             )
@@ -474,25 +468,22 @@ struct Wiring<'a> {
 /// from the table's name output).
 fn known_variables(settings: &Settings, names: &Names) -> BTreeMap<String, String> {
     let mut variables: BTreeMap<String, String> = [
-        (config::SLACK_CHANNEL, settings.slack_channel.clone()),
-        (config::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
+        (env::SLACK_CHANNEL, settings.slack_channel.clone()),
+        (env::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
         (
-            config::PULUMI_WEBHOOK_SECRET_PARAMETER,
+            env::PULUMI_WEBHOOK_SECRET_PARAMETER,
             names.secret_parameter.clone(),
         ),
-        ("RUST_LOG", "info".to_owned()),
+        (env::RUST_LOG, "info".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     if let Some(routes) = &settings.routes {
-        variables.insert(config::ROUTES.to_owned(), routes.clone());
+        variables.insert(env::ROUTES.to_owned(), routes.clone());
     }
     variables
 }
-
-/// Lambda refuses a function whose environment variables (names and values) exceed 4 KB.
-const MAX_ENVIRONMENT_BYTES: usize = 4096;
 
 /// The size Lambda counts for the function's environment, measured on the whole map (with the
 /// state table's name, which is chosen here) so that `pulumi up` fails before AWS does.
@@ -501,7 +492,7 @@ fn environment_bytes(settings: &Settings, names: &Names) -> usize {
         .iter()
         .map(|(k, v)| k.len() + v.len())
         .sum();
-    known + config::STATE_TABLE.len() + names.state_table.len()
+    known + env::STATE_TABLE.len() + names.state_table.len()
 }
 
 /// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
@@ -524,7 +515,7 @@ fn lambda_function(
     // created once the table exists and always names the table that does.
     let environment: Output<PulumiAny> = state_table.map(move |table| {
         let mut variables = variables.clone();
-        variables.insert(config::STATE_TABLE.to_owned(), table);
+        variables.insert(env::STATE_TABLE.to_owned(), table);
         pulumi_any!({ "variables": variables })
     });
     // Naming the log group (an output) also makes the function wait for it: Lambda would
@@ -540,8 +531,8 @@ fn lambda_function(
     let handler = ctx.new_output(&"bootstrap".to_owned());
     let architectures = ctx.new_output(&vec![settings.architecture.lambda_name().to_owned()]);
     let memory = ctx.new_output(&128);
-    // Under API Gateway's 30 s; the relay's own Slack deadline is 10 s.
-    let timeout = ctx.new_output(&15);
+    // Under API Gateway's 30 s, over the relay's Slack deadline (the contract checks both).
+    let timeout = ctx.new_output(&(contract::FUNCTION_TIMEOUT.as_secs() as i32));
     let description = ctx.new_output(&"Relays Pulumi Cloud webhooks to Slack".to_owned());
     let tags = ctx.new_output(tags);
     ctx.register_resource(RegisterResourceRequest {
@@ -665,7 +656,7 @@ mod tests {
         // names are as long as Pulumi allows (100 characters each).
         let long = "x".repeat(100);
         let names = Names::new(&long, &long);
-        let routes = "r".repeat(crate::settings::MAX_ROUTES_BYTES);
+        let routes = "r".repeat(contract::MAX_ROUTES_BYTES);
         assert!(environment_bytes(&settings(Some(routes)), &names) <= MAX_ENVIRONMENT_BYTES);
     }
 }

@@ -10,7 +10,7 @@ use handler::app::Relay;
 use handler::config::Output;
 use handler::routes::Routes;
 use handler::slack::RetryPolicy;
-use handler::state::{self, Anchor, StateTable};
+use handler::state::{Anchor, StateTable};
 use relay_tests::fake_slack::{self, FakeSlack, Reply};
 use relay_tests::fixture;
 use relay_tests::moto::Moto;
@@ -403,7 +403,7 @@ async fn an_update_without_a_preview_is_a_new_message() {
 #[tokio::test]
 async fn a_preview_older_than_the_thread_window_is_not_replied_under() {
     let s = setup().await;
-    let key = state::preview_key("o", "p", "s").unwrap();
+    let key = relay_core::contract::state_table::preview_key("o", "p", "s").unwrap();
     let anchor = Anchor {
         posted: handler::slack::Posted {
             channel: fake_slack::CHANNEL_ID.into(),

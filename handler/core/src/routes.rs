@@ -610,7 +610,7 @@ mod tests {
     /// A fixture from `tests/fixtures`, parsed as a delivery of `kind`.
     fn fixture(kind: &str, name: &str) -> Event {
         let path = format!(
-            "{}/../tests/fixtures/{name}.json",
+            "{}/../../tests/fixtures/{name}.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

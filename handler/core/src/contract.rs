@@ -1,0 +1,113 @@
+//! What the relay and its deployment (`infra`) must agree on: the environment variables the
+//! function is configured with, the shape of the state table and its keys, and the size budgets
+//! AWS imposes on both. One copy, so `pulumi up` and the running function cannot drift apart.
+
+use std::time::Duration;
+
+/// The environment variables the relay reads (README "Configuration").
+pub mod env {
+    pub const SLACK_CHANNEL: &str = "SLACK_CHANNEL";
+    pub const SLACK_TOKEN: &str = "SLACK_TOKEN";
+    pub const SLACK_TOKEN_PARAMETER: &str = "SLACK_TOKEN_PARAMETER";
+    pub const PULUMI_WEBHOOK_SECRET: &str = "PULUMI_WEBHOOK_SECRET";
+    pub const PULUMI_WEBHOOK_SECRET_PARAMETER: &str = "PULUMI_WEBHOOK_SECRET_PARAMETER";
+    pub const SLACK_API_URL: &str = "SLACK_API_URL";
+    pub const SLACK_DEADLINE_MS: &str = "SLACK_DEADLINE_MS";
+    /// A JSON array of channel rules ([`crate::channel_rules`]); unset means every event goes
+    /// to `SLACK_CHANNEL`.
+    pub const ROUTES: &str = "ROUTES";
+    /// The DynamoDB table holding delivery state; unset means no exactly-once bookkeeping and
+    /// one new message per event.
+    pub const STATE_TABLE: &str = "STATE_TABLE";
+    /// How long after a preview the stack's update still replies in the preview's thread.
+    pub const PREVIEW_THREAD_MINUTES: &str = "PREVIEW_THREAD_MINUTES";
+    /// The log filter (`level` or `target=level,…`).
+    pub const RUST_LOG: &str = "RUST_LOG";
+}
+
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+pub const DEFAULT_PREVIEW_THREAD_MINUTES: u64 = 60;
+
+/// The delivery-state table: one item per key, each deleted by DynamoDB once its expiry passes.
+pub mod state_table {
+    use std::time::Duration;
+
+    /// The partition key attribute (a string: see the key functions below).
+    pub const HASH_KEY: &str = "pk";
+    /// The TTL attribute: epoch seconds after which DynamoDB deletes the item.
+    pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+    /// How long delivery records are kept: far longer than anyone redelivers.
+    pub const DELIVERY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// How long a deployment's message stays editable by its later events.
+    pub const DEPLOYMENT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// DynamoDB allows 2 KiB partition keys; longer names (only hostile payloads have them) get
+    /// no living message rather than an error.
+    const MAX_KEY_BYTES: usize = 1024;
+
+    /// The key of a deployment's living message, or `None` when a part is too long.
+    pub fn deployment_key(org: &str, project: &str, stack: &str, version: u64) -> Option<String> {
+        let key = format!("deployment#{org}/{project}/{stack}#{version}");
+        (key.len() <= MAX_KEY_BYTES).then_some(key)
+    }
+
+    /// The key of a stack's latest preview, or `None` when the names are too long.
+    pub fn preview_key(org: &str, project: &str, stack: &str) -> Option<String> {
+        let key = format!("preview#{org}/{project}/{stack}");
+        (key.len() <= MAX_KEY_BYTES).then_some(key)
+    }
+
+    /// The key of a delivery's exactly-once record, or `None` for an id too long to be Pulumi's.
+    pub fn delivery_key(id: &str) -> Option<String> {
+        (id.len() <= 200).then(|| format!("delivery#{id}"))
+    }
+}
+
+/// Lambda refuses a function whose environment variables (names and values) exceed 4 KB.
+pub const MAX_ENVIRONMENT_BYTES: usize = 4096;
+
+/// The most `ROUTES` may take as compact JSON: the relay's other variables take at most about
+/// 700 bytes of [`MAX_ENVIRONMENT_BYTES`] (the parameter names and the state table's name grow
+/// with the project and stack names).
+pub const MAX_ROUTES_BYTES: usize = 3072;
+
+/// How long the relay waits on Slack per delivery by default (`SLACK_DEADLINE_MS`).
+pub const DEFAULT_SLACK_DEADLINE: Duration = Duration::from_secs(10);
+/// The function's timeout as `infra` deploys it: under API Gateway's 30 s, over the deadline.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one invocation holds a delivery id: past API Gateway's 30 s and the function's
+/// timeout, so a claim outlives its holder only when the holder is dead.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
+
+const _: () = assert!(
+    DEFAULT_SLACK_DEADLINE.as_secs() < FUNCTION_TIMEOUT.as_secs()
+        && FUNCTION_TIMEOUT.as_secs() < 30
+        && CLAIM_LEASE.as_secs() > 30
+);
+
+#[cfg(test)]
+mod tests {
+    use super::state_table::*;
+
+    #[test]
+    fn keys_name_what_they_track() {
+        assert_eq!(
+            deployment_key("acme", "web", "prod", 7).as_deref(),
+            Some("deployment#acme/web/prod#7")
+        );
+        assert_eq!(
+            preview_key("acme", "web", "prod").as_deref(),
+            Some("preview#acme/web/prod")
+        );
+        assert_eq!(delivery_key("ab-12").as_deref(), Some("delivery#ab-12"));
+    }
+
+    #[test]
+    fn oversized_names_get_no_key_instead_of_a_dynamodb_error() {
+        let long = "x".repeat(2000);
+        assert_eq!(deployment_key(&long, "p", "s", 1), None);
+        assert_eq!(preview_key("o", &long, "s"), None);
+        assert_eq!(delivery_key(&long), None);
+    }
+}
