@@ -23,10 +23,10 @@ use crate::config::{Config, Output};
 use crate::event::{Event, Kind};
 use crate::format::{self, Message};
 use crate::living::{Failure, Living, Outcome};
-use crate::routes::{Route, Routes};
 use crate::slack::{ClientError, SlackClient, SlackError};
 use crate::state::StateTable;
 use crate::verify::WebhookSecret;
+use relay_core::channel_rules::{ChannelRules, Decision};
 
 /// Pulumi's payloads are a few KiB; this leaves ample room and bounds memory per request.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -45,7 +45,7 @@ pub const BANNER: &str = concat!(
 pub struct Relay {
     sink: Sink,
     secret: Option<WebhookSecret>,
-    routes: Routes,
+    routes: ChannelRules,
 }
 
 enum Sink {
@@ -375,19 +375,19 @@ async fn deliver(
     trace.project = origin.project.map(str::to_owned);
     trace.stack = origin.stack.map(str::to_owned);
 
-    let route = relay.routes.route(&event);
+    let route = relay.routes.decide(&event);
     if !relay.routes.is_empty() {
         trace.filter = event.filters().primary().map(|f| f.as_str());
         trace.route = route.rule().map(str::to_owned);
     }
     let (routed_channel, mention) = match route {
-        Route::Default => (None, None),
-        Route::Mute { rule } => {
+        Decision::Default => (None, None),
+        Decision::Mute { rule } => {
             return Ok(Delivered::Muted {
                 rule: rule.to_owned(),
             });
         }
-        Route::Post {
+        Decision::Post {
             channel, mention, ..
         } => (channel, mention),
     };

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::routes::Routes;
 use crate::slack::RetryPolicy;
 use crate::verify::WebhookSecret;
+use relay_core::channel_rules::ChannelRules;
 
 pub use relay_core::contract::env::*;
 use relay_core::contract::{DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_SLACK_API_URL};
@@ -21,7 +21,7 @@ pub struct Config {
     /// `None` only when the operator chose to run without signature checks (local use).
     pub webhook_secret: Option<WebhookSecret>,
     /// Empty when `ROUTES` is unset.
-    pub routes: Routes,
+    pub routes: ChannelRules,
     /// Set when `STATE_TABLE` is (never in a dry run, which posts nothing).
     pub state: Option<StateSettings>,
 }
@@ -127,11 +127,11 @@ pub async fn load<S: ParameterStore>(
     // Checked first among the settings that need no secrets, so a bad rule is reported even
     // when a token or secret is also missing.
     let routes = match var(ROUTES)? {
-        Some(json) => Routes::parse(&json).map_err(|e| ConfigError::Invalid {
+        Some(json) => ChannelRules::parse(&json).map_err(|e| ConfigError::Invalid {
             var: ROUTES,
             why: e.to_string(),
         })?,
-        None => Routes::default(),
+        None => ChannelRules::default(),
     };
     let state = match var(STATE_TABLE)? {
         Some(table) if !dry_run => Some(StateSettings {

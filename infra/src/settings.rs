@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use relay_core::channel_rules::{ChannelRules, ChannelRulesError};
 use relay_core::contract::MAX_ROUTES_BYTES;
-use relay_core::routes::{Routes, RoutesError};
 
 use crate::register::{self, WebhookRegistration};
 
@@ -90,7 +90,7 @@ pub enum SettingsError {
     #[error(
         "config `routes` is not valid: {0} (see \"Routing\" in the README; `pulumi config get routes` shows the rules)"
     )]
-    Routes(RoutesError),
+    Routes(ChannelRulesError),
     #[error(
         "config `routes` must not be a secret: the Lambda reads it from a plain environment variable; set it again without --secret"
     )]
@@ -325,12 +325,12 @@ impl RawConfig {
 /// at all need no variable.
 fn routes_env(json: &str) -> Result<Option<String>, SettingsError> {
     let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| SettingsError::Routes(RoutesError::NotJson(e.to_string())))?;
+        .map_err(|e| SettingsError::Routes(ChannelRulesError::NotJson(e.to_string())))?;
     if value.as_array().is_some_and(Vec::is_empty) {
         return Ok(None);
     }
     let compact = value.to_string();
-    Routes::from_value(value).map_err(SettingsError::Routes)?;
+    ChannelRules::from_value(value).map_err(SettingsError::Routes)?;
     if compact.len() > MAX_ROUTES_BYTES {
         return Err(SettingsError::RoutesTooLarge(compact.len()));
     }

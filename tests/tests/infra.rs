@@ -518,7 +518,8 @@ async fn routes_reach_the_function_as_compact_json_the_relay_accepts() {
             .expect("ROUTES is set");
         assert!(!routes.contains('\n'), "compact: {routes}");
         assert_eq!(serde_json::from_str::<Value>(routes).unwrap(), rules);
-        let parsed = handler::routes::Routes::parse(routes).expect("the relay accepts it");
+        let parsed =
+            relay_core::channel_rules::ChannelRules::parse(routes).expect("the relay accepts it");
         assert_eq!(
             parsed.names().collect::<Vec<_>>(),
             ["dev previews", "prod failures"]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use handler::app::Relay;
 use handler::config::Output;
-use handler::routes::Routes;
 use handler::slack::RetryPolicy;
 use handler::state::{Anchor, StateTable};
+use relay_core::channel_rules::ChannelRules;
 use relay_tests::fake_slack::{self, FakeSlack, Reply};
 use relay_tests::fixture;
 use relay_tests::moto::Moto;
@@ -47,7 +47,7 @@ async fn setup_with(routes: &str, retry: RetryPolicy) -> Setup {
     let slack = FakeSlack::start().await;
     let table = moto.state_table(TABLE).await;
     let mut config = config(&slack.api_url);
-    config.routes = Routes::parse(routes).expect("valid routes");
+    config.routes = ChannelRules::parse(routes).expect("valid routes");
     if let Output::Slack { retry: policy, .. } = &mut config.output {
         *policy = retry;
     }

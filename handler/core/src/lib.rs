@@ -3,8 +3,29 @@
 //! on. The `handler` package adapts them to HTTP, Slack, AWS and storage; `infra` validates the
 //! stack's config with them.
 
+pub mod channel_rules;
 pub mod contract;
 pub mod event;
 pub mod format;
-pub mod routes;
 pub mod verify;
+
+/// Fixtures and events for the tests of every module.
+#[cfg(test)]
+mod testing {
+    use crate::event::{Event, Kind};
+
+    /// A fixture from `tests/fixtures`, parsed as a delivery of `kind`.
+    pub fn fixture(kind: &str, name: &str) -> Event {
+        let path = format!(
+            "{}/../../tests/fixtures/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        Event::parse(Kind::parse(kind), &body).expect("fixtures are JSON")
+    }
+
+    /// `json` parsed as a delivery of `kind`.
+    pub fn event(kind: &str, json: &str) -> Event {
+        Event::parse(Kind::parse(kind), json.as_bytes()).unwrap()
+    }
+}
