@@ -17,10 +17,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use handler::event::{Event, Kind};
-use handler::format::{Message, format};
-use handler::slack::post_message_body;
-use handler::verify::WebhookSecret;
+use relay_core::event::{Event, Kind};
+use relay_core::render;
+use relay_core::slack::Message;
+use relay_core::slack::json::post_message_body;
+use relay_core::verify::WebhookSecret;
 
 const SECRET: &str = "bench-secret";
 const DELIVERY_ID: &str = "d-0001";
@@ -80,7 +81,7 @@ fn parse(kind: &str, body: &[u8]) -> Event {
 }
 
 fn render(event: &Event) -> Message {
-    format(event, Some(DELIVERY_ID))
+    render::message(event, Some(DELIVERY_ID))
 }
 
 /// Everything the relay computes for one delivery, in the order `app.rs` does it.

@@ -20,13 +20,14 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::config::{Config, Output};
-use crate::event::{Event, Kind};
-use crate::format::{self, Message};
 use crate::living::{Failure, Living, Outcome};
 use crate::slack::{ClientError, SlackClient, SlackError};
 use crate::state::StateTable;
-use crate::verify::WebhookSecret;
 use relay_core::channel_rules::{ChannelRules, Decision};
+use relay_core::event::{Event, Kind};
+use relay_core::render;
+use relay_core::slack::Message;
+use relay_core::verify::WebhookSecret;
 
 /// Pulumi's payloads are a few KiB; this leaves ample room and bounds memory per request.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -392,7 +393,7 @@ async fn deliver(
         } => (channel, mention),
     };
 
-    let mut message = format::format(&event, trace.id.as_deref());
+    let mut message = render::message(&event, trace.id.as_deref());
     if let Some(mention) = mention {
         message.mention(mention);
     }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::slack::RetryPolicy;
-use crate::verify::WebhookSecret;
 use relay_core::channel_rules::ChannelRules;
+use relay_core::verify::WebhookSecret;
 
 pub use relay_core::contract::env::*;
 use relay_core::contract::{DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_SLACK_API_URL};

@@ -12,8 +12,6 @@
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
 //! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
 
-pub use relay_core::{event, format, verify};
-
 pub mod app;
 pub mod aws_http;
 pub mod config;

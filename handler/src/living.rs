@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use crate::event::{Event, Status};
-use crate::format::Message;
 use crate::slack::{Posted, SlackClient, SlackError, Thread};
 use relay_core::contract::state_table::{self as keys, DEPLOYMENT_TTL};
+use relay_core::event::{Event, Status};
+use relay_core::slack::Message;
 
 use crate::state::{Anchor, Claim, Reservation, StateError, StateTable};
 

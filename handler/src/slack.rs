@@ -16,7 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::format::{Message, json_string};
+use relay_core::slack::Message;
+use relay_core::slack::json::Call;
 
 /// Where a message landed: what `chat.update` and threads need later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,54 +114,6 @@ impl Default for RetryPolicy {
 pub struct Thread<'a> {
     pub ts: &'a str,
     pub broadcast: bool,
-}
-
-/// The `chat.postMessage` JSON body posting `message` to `channel`: the bytes that go on the wire.
-pub fn post_message_body(channel: &str, message: &Message) -> Vec<u8> {
-    to_body(&Call {
-        channel,
-        ts: None,
-        thread_ts: None,
-        reply_broadcast: false,
-        message,
-    })
-}
-
-fn to_body(call: &Call<'_>) -> Vec<u8> {
-    // Sized for a typical message, so the buffer is not regrown five times while writing it.
-    let mut body = Vec::with_capacity(2048);
-    body.extend_from_slice(b"{\"channel\":");
-    json_string(&mut body, call.channel);
-    if let Some(ts) = call.ts {
-        body.extend_from_slice(b",\"ts\":");
-        json_string(&mut body, ts);
-    }
-    if let Some(thread_ts) = call.thread_ts {
-        body.extend_from_slice(b",\"thread_ts\":");
-        json_string(&mut body, thread_ts);
-    }
-    if call.reply_broadcast {
-        body.extend_from_slice(b",\"reply_broadcast\":true");
-    }
-    body.push(b',');
-    call.message.write_json_members(&mut body);
-    body.push(b'}');
-    body
-}
-
-/// The arguments of `chat.postMessage` (`thread_ts`, `reply_broadcast`) and `chat.update` (`ts`),
-/// written by [`to_body`]; the derived form is what the tests hold that writer to.
-#[cfg_attr(test, derive(Serialize))]
-struct Call<'a> {
-    channel: &'a str,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    ts: Option<&'a str>,
-    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
-    thread_ts: Option<&'a str>,
-    #[cfg_attr(test, serde(skip_serializing_if = "std::ops::Not::not"))]
-    reply_broadcast: bool,
-    #[cfg_attr(test, serde(flatten))]
-    message: &'a Message,
 }
 
 #[derive(Deserialize)]
@@ -263,13 +216,14 @@ impl SlackClient {
         message: &Message,
         thread: Option<Thread<'_>>,
     ) -> Result<Posted, SlackError> {
-        let body = to_body(&Call {
+        let body = Call {
             channel,
             ts: None,
             thread_ts: thread.map(|t| t.ts),
             reply_broadcast: thread.is_some_and(|t| t.broadcast),
             message,
-        });
+        }
+        .body();
         self.call(&self.post_message_url, body).await
     }
 
@@ -280,13 +234,14 @@ impl SlackClient {
         posted: &Posted,
         message: &Message,
     ) -> Result<Posted, SlackError> {
-        let body = to_body(&Call {
+        let body = Call {
             channel: &posted.channel,
             ts: Some(&posted.ts),
             thread_ts: None,
             reply_broadcast: false,
             message,
-        });
+        }
+        .body();
         self.call(&self.update_url, body).await
     }
 
@@ -446,93 +401,6 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, Kind};
-    use crate::format::format;
-
-    /// Each fixture formatted as the kind its name starts with (unknown kinds included).
-    fn fixture_messages() -> Vec<(String, Message)> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
-        let mut messages: Vec<(String, Message)> = std::fs::read_dir(dir)
-            .expect("the fixtures directory")
-            .map(|entry| entry.expect("a directory entry").path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-            .map(|path| {
-                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-                let kind = Kind::parse(name.split('-').next().unwrap_or(&name));
-                let body = std::fs::read(&path).expect("a readable fixture");
-                let event = Event::parse(kind, &body).expect("fixtures are JSON");
-                let mut message = format(&event, Some("d-\"1\"\\<>"));
-                if name.contains("failed") {
-                    message.mention("<!here>");
-                }
-                (name, message)
-            })
-            .collect();
-        messages.sort_by(|a, b| a.0.cmp(&b.0));
-        assert!(messages.len() > 20, "fixtures found in {dir}");
-        messages
-    }
-
-    fn as_written(call: &Call<'_>) -> serde_json::Value {
-        serde_json::from_slice(&to_body(call)).expect("the written body is JSON")
-    }
-
-    #[test]
-    fn the_written_post_body_equals_serdes_for_every_fixture() {
-        for (name, message) in fixture_messages() {
-            let call = Call {
-                channel: "C0123",
-                ts: None,
-                thread_ts: None,
-                reply_broadcast: false,
-                message: &message,
-            };
-            let derived = serde_json::to_value(&call).unwrap();
-            assert_eq!(as_written(&call), derived, "{name}");
-        }
-    }
-
-    #[test]
-    fn the_written_reply_and_update_bodies_equal_serdes() {
-        let (_, message) = fixture_messages().swap_remove(0);
-        for (ts, thread_ts, reply_broadcast) in [
-            (None, Some("1700000000.000100"), true),
-            (None, Some("1700000000.000100"), false),
-            (Some("1700000000.000200"), None, false),
-        ] {
-            let call = Call {
-                channel: "#ops \"quoted\"",
-                ts,
-                thread_ts,
-                reply_broadcast,
-                message: &message,
-            };
-            assert_eq!(as_written(&call), serde_json::to_value(&call).unwrap());
-        }
-    }
-
-    #[test]
-    fn every_block_type_is_written_like_serde() {
-        use crate::format::Block;
-        let message = Message::new(
-            "fallback \"quoted\" \u{1F680}\n\t\u{7}",
-            vec![
-                Block::header("héader <b>"),
-                Block::section("*section*"),
-                Block::fields(["*a*\n1", "*b*\n2"]),
-                Block::Divider,
-                Block::context(["ctx 1", "ctx 2"]),
-            ],
-        );
-        let call = Call {
-            channel: "C1",
-            ts: None,
-            thread_ts: None,
-            reply_broadcast: false,
-            message: &message,
-        };
-        assert_eq!(as_written(&call), serde_json::to_value(&call).unwrap());
-    }
 
     #[test]
     fn a_token_no_header_can_carry_is_refused_at_start_without_being_named() {

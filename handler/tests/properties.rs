@@ -14,13 +14,15 @@
 
 use std::collections::BTreeMap;
 
-use handler::event::{Event, Kind};
-use handler::format::{Block, Message, TRUNCATED, Text, format};
-use handler::slack::post_message_body;
-use handler::verify::WebhookSecret;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
+use relay_core::event::{Event, Kind};
+use relay_core::mrkdwn::TRUNCATED;
+use relay_core::render;
+use relay_core::slack::json::post_message_body;
+use relay_core::slack::{Block, Message, Text};
+use relay_core::verify::WebhookSecret;
 use serde_json::{Map, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -579,7 +581,7 @@ fn relay(delivery: &Delivery) -> Relayed {
         .expect("a body signed with the secret verifies");
     let event = Event::parse(Kind::parse(&delivery.kind), &delivery.body)
         .expect("a serialized serde_json::Value is valid JSON");
-    let message = format(&event, delivery.delivery_id.as_deref());
+    let message = render::message(&event, delivery.delivery_id.as_deref());
     let wire = post_message_body("C0123456789", &message);
     Relayed {
         event,

@@ -30,5 +30,5 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// The `Pulumi-Webhook-Signature` Pulumi Cloud would send for `body` with [`SECRET`].
 pub fn sign(body: &[u8]) -> String {
-    handler::verify::WebhookSecret::new(SECRET.into()).sign(body)
+    relay_core::verify::WebhookSecret::new(SECRET.into()).sign(body)
 }

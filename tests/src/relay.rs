@@ -10,7 +10,7 @@ use std::time::Duration;
 use handler::app::{Relay, router};
 use handler::config::{Config, Output};
 use handler::slack::RetryPolicy;
-use handler::verify::WebhookSecret;
+use relay_core::verify::WebhookSecret;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 

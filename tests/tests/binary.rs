@@ -57,7 +57,7 @@ async fn refusals_are_logged_without_the_signature_or_secrets() {
     let env = slack_env(&slack);
     let process = Process::start(&[], &as_refs(&env)).await;
     let mut delivery = Delivery::signed("stack", fixture("stack-created"));
-    let wrong = handler::verify::WebhookSecret::new("nope".into()).sign(&delivery.body);
+    let wrong = relay_core::verify::WebhookSecret::new("nope".into()).sign(&delivery.body);
     delivery.signature = Some(wrong.clone());
     let answer = delivery.send(&process.url).await;
     assert_eq!(answer.status, 401);

@@ -178,7 +178,7 @@ async fn every_hostile_request_gets_its_documented_answer_and_the_relay_keeps_se
             Raw::post(
                 "stack_update",
                 good.clone(),
-                &[handler::verify::WebhookSecret::new("other".into()).sign(&good)],
+                &[relay_core::verify::WebhookSecret::new("other".into()).sign(&good)],
             ),
             401,
             "invalid_signature",

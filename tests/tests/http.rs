@@ -72,7 +72,7 @@ async fn a_signature_made_with_another_secret_is_rejected() {
     let s = setup().await;
     let body = fixture("stack-created");
     let mut delivery = Delivery::signed("stack", body.clone());
-    delivery.signature = Some(handler::verify::WebhookSecret::new("wrong".into()).sign(&body));
+    delivery.signature = Some(relay_core::verify::WebhookSecret::new("wrong".into()).sign(&body));
     s.assert_refused(&delivery.send(&s.relay.url).await, 401, "invalid_signature");
 }
 

@@ -6,7 +6,9 @@
 pub mod channel_rules;
 pub mod contract;
 pub mod event;
-pub mod format;
+pub mod mrkdwn;
+pub mod render;
+pub mod slack;
 pub mod verify;
 
 /// Fixtures and events for the tests of every module.

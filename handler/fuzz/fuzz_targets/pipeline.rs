@@ -1,9 +1,8 @@
 //! One webhook delivery, end to end minus the network: signature check, kind, parse, format and
 //! the `chat.postMessage` body.
 //!
-//! Input: the first byte picks the `Pulumi-Webhook-Kind` header from [`KINDS`] (modulo its
-//! length; the last entry is a kind the relay does not know), the rest is the body. The seeds in
-//! `corpus/pipeline/seed-*` are `tests/fixtures/*.json` with that byte in front.
+//! Input: the first byte picks the `Pulumi-Webhook-Kind` header with [`kind`], the rest is the
+//! body. The seeds in `corpus/pipeline/seed-*` are `tests/fixtures/*.json` with that byte in front.
 //!
 //! Checked for every input:
 //! - a signature computed over the body verifies; a wrong one, one over another body and a
@@ -18,32 +17,20 @@
 
 use std::sync::LazyLock;
 
-use handler::event::{Event, Kind};
-use handler::format::{Block, Message, Text, format};
-use handler::slack::post_message_body;
-use handler::verify::{SignatureError, WebhookSecret};
 use libfuzzer_sys::fuzz_target;
+use relay_core::event::{Event, Kind};
+use relay_core::render;
+use relay_core::slack::json::post_message_body;
+use relay_core::slack::{Block, Message, Text};
+use relay_core::verify::{SignatureError, WebhookSecret};
 
-/// Header values, indexed by the input's first byte. Append only: the seeds encode indices.
-pub const KINDS: &[&str] = &[
-    "stack",
-    "team",
-    "stack_update",
-    "stack_preview",
-    "deployment",
-    "drift_detection",
-    "drift_remediation",
-    "policy_violation",
-    "policy_violation_mandatory",
-    "policy_violation_advisory",
-    "environment",
-    "environment_revision",
-    "environment_revision_tag",
-    "environment_tag",
-    "imported_environment_changed",
-    "ping",
-    "change_request",
-];
+/// The `Pulumi-Webhook-Kind` for the input's first byte: a kind the relay knows, by its index in
+/// [`Kind::NAMES`] (the seeds encode these indices, so that list only grows at its end), or, one
+/// past them, a kind it does not know.
+fn kind(selector: u8) -> &'static str {
+    let i = usize::from(selector) % (Kind::NAMES.len() + 1);
+    Kind::NAMES.get(i).copied().unwrap_or("change_request")
+}
 
 const LINK_LABELS: &[&str] = &[
     "View update",
@@ -59,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let kind = KINDS[usize::from(selector) % KINDS.len()];
+    let kind = kind(selector);
 
     check_signatures(body);
 
@@ -73,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let message = format(&event, Some("d-fuzz-0001"));
+    let message = render::message(&event, Some("d-fuzz-0001"));
     check_slack_limits(&message);
     check_no_markup_from_the_payload(&event, &message);
 

@@ -310,11 +310,13 @@ fn slack_requests(api_url: &str) -> MakeRequest {
     let bodies: Vec<Bytes> = MIX
         .iter()
         .map(|(kind, name)| {
-            let event =
-                handler::event::Event::parse(handler::event::Kind::parse(kind), &fixture(name))
-                    .unwrap();
-            let message = handler::format::format(&event, Some("bench"));
-            Bytes::from(handler::slack::post_message_body(
+            let event = relay_core::event::Event::parse(
+                relay_core::event::Kind::parse(kind),
+                &fixture(name),
+            )
+            .unwrap();
+            let message = relay_core::render::message(&event, Some("bench"));
+            Bytes::from(relay_core::slack::json::post_message_body(
                 fake_slack::CHANNEL,
                 &message,
             ))
