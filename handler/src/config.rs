@@ -21,7 +21,7 @@ pub struct Config {
     /// `None` only when the operator chose to run without signature checks (local use).
     pub webhook_secret: Option<WebhookSecret>,
     /// Empty when `ROUTES` is unset.
-    pub routes: ChannelRules,
+    pub rules: ChannelRules,
     /// Set when `STATE_TABLE` is (never in a dry run, which posts nothing).
     pub state: Option<StateSettings>,
 }
@@ -72,24 +72,14 @@ pub trait ParameterStore {
     fn get(&self, name: &str) -> impl Future<Output = Result<SecretString, String>> + Send;
 }
 
-/// SSM Parameter Store through the AWS SDK, configured by [`crate::aws_http::sdk_config`].
+/// SSM Parameter Store through the AWS SDK ([`crate::aws::Aws::ssm`]); holds why there is no
+/// client when the AWS environment is incomplete, which is only an error once a parameter is read.
 pub struct Ssm(Result<aws_sdk_ssm::Client, String>);
 
 impl Ssm {
-    pub async fn from_env() -> Ssm {
-        Ssm(ssm_client(|name| std::env::var(name).ok()))
+    pub fn new(aws: Result<&crate::aws::Aws, String>) -> Ssm {
+        Ssm(aws.map(crate::aws::Aws::ssm))
     }
-}
-
-/// The client [`Ssm`] uses, configured from the variables `var` looks up
-/// (`AWS_ENDPOINT_URL_SSM` overrides `AWS_ENDPOINT_URL`).
-pub fn ssm_client(var: impl Fn(&str) -> Option<String>) -> Result<aws_sdk_ssm::Client, String> {
-    let sdk = crate::aws_http::sdk_config(&var)?;
-    let mut config = aws_sdk_ssm::config::Builder::from(&sdk);
-    if let Some(url) = var("AWS_ENDPOINT_URL_SSM").filter(|v| !v.is_empty()) {
-        config = config.endpoint_url(url);
-    }
-    Ok(aws_sdk_ssm::Client::from_conf(config.build()))
 }
 
 impl ParameterStore for Ssm {
@@ -126,7 +116,7 @@ pub async fn load<S: ParameterStore>(
     let channel = var(SLACK_CHANNEL)?;
     // Checked first among the settings that need no secrets, so a bad rule is reported even
     // when a token or secret is also missing.
-    let routes = match var(ROUTES)? {
+    let rules = match var(ROUTES)? {
         Some(json) => ChannelRules::parse(&json).map_err(|e| ConfigError::Invalid {
             var: ROUTES,
             why: e.to_string(),
@@ -207,7 +197,7 @@ pub async fn load<S: ParameterStore>(
     Ok(Config {
         output,
         webhook_secret,
-        routes,
+        rules,
         state,
     })
 }
@@ -495,25 +485,5 @@ mod tests {
         .await
         .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("xoxb-SECRET"));
-    }
-
-    #[test]
-    fn the_ssm_client_needs_credentials_and_a_region_from_the_environment() {
-        fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-            let vars: Vec<(String, String)> = vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        }
-        let no_keys = ssm_client(env(&[("AWS_REGION", "eu-west-1")])).unwrap_err();
-        assert!(no_keys.contains("AWS_ACCESS_KEY_ID"), "{no_keys}");
-        let keys = [
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "s3cr3t-value"),
-        ];
-        let no_region = ssm_client(env(&keys)).unwrap_err();
-        assert!(no_region.contains("AWS_REGION"), "{no_region}");
-        assert!(!no_region.contains("s3cr3t-value"));
     }
 }

@@ -13,8 +13,12 @@
 //! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
 
 pub mod app;
-pub mod aws_http;
+pub mod aws;
 pub mod config;
+pub mod http;
 pub mod living;
+pub mod log;
+pub mod pipeline;
+pub mod relay;
 pub mod slack;
 pub mod state;

@@ -2,14 +2,14 @@
 //! is posted exactly once, a deployment keeps one message edited in place as it goes queued →
 //! running → succeeded/failed, and a stack's update replies in the thread of the preview before it.
 //!
-//! Without a state table the relay posts one new message per event (the app calls the Slack client
-//! directly); everything here is the stateful alternative.
+//! Without a state table the relay posts one new message per event; [`Slack`] is the one way both
+//! kinds of relay reach Slack.
 
 use std::time::Duration;
 
 use crate::slack::{Posted, SlackClient, SlackError, Thread};
 use relay_core::contract::state_table::{self as keys, DEPLOYMENT_TTL};
-use relay_core::event::{Event, Status};
+use relay_core::event::{Event, Phase};
 use relay_core::slack::Message;
 
 use crate::state::{Anchor, Claim, Reservation, StateError, StateTable};
@@ -67,6 +67,35 @@ pub enum Failure {
     Busy { retry_after: Duration },
 }
 
+/// How events reach Slack: one new message each, or, with a state table, through [`Living`].
+pub enum Slack {
+    Stateless(SlackClient),
+    Living(Living),
+}
+
+impl Slack {
+    /// Delivers `message` (rendered from `event`) to `channel`; `notify` says it carries a mention.
+    pub async fn deliver(
+        &self,
+        event: &Event,
+        delivery_id: Option<&str>,
+        channel: &str,
+        message: &Message,
+        notify: bool,
+    ) -> Result<Outcome, Failure> {
+        match self {
+            Slack::Stateless(client) => Ok(Outcome::Posted(
+                client.post_message(channel, message).await?,
+            )),
+            Slack::Living(living) => {
+                living
+                    .deliver(event, delivery_id, channel, message, notify)
+                    .await
+            }
+        }
+    }
+}
+
 /// The stateful sink: a Slack client and the state table, with the relay's timing settings.
 pub struct Living {
     pub slack: SlackClient,
@@ -83,15 +112,6 @@ fn message_gone(error: &SlackError) -> bool {
         error.as_str(),
         "message_not_found" | "cant_update_message" | "edit_window_closed" | "thread_not_found"
     ))
-}
-
-/// Where a deployment status sits in its run; a message never goes back to a lower rank.
-fn rank(status: Option<&Status>) -> u8 {
-    match status {
-        None | Some(Status::NotStarted | Status::Queued | Status::Accepted) => 1,
-        Some(Status::Running | Status::InProgress | Status::Other(_)) => 2,
-        Some(Status::Succeeded | Status::Failed | Status::Cancelled | Status::Skipped) => 3,
-    }
 }
 
 impl Living {
@@ -147,17 +167,16 @@ impl Living {
     ) -> Result<Outcome, Failure> {
         let origin = event.origin();
         let names = origin.organization.zip(origin.project).zip(origin.stack);
-        match (event, names) {
-            (Event::Deployment(deployment), Some(((org, project), stack))) => {
-                if let Some(key) = deployment
-                    .version
-                    .and_then(|version| keys::deployment_key(org, project, stack, version))
-                {
-                    let rank = rank(deployment.status.as_ref());
-                    return self.deployment(&key, rank, channel, message, notify).await;
-                }
-            }
-            (Event::StackPreview(_), Some(((org, project), stack))) => {
+        if let (Event::Deployment(deployment), Some(((org, project), stack))) = (event, names)
+            && let Some(key) = deployment
+                .version
+                .and_then(|version| keys::deployment_key(org, project, stack, version))
+        {
+            let rank = Phase::order(deployment.status.as_ref());
+            return self.deployment(&key, rank, channel, message, notify).await;
+        }
+        match (event.stack_run(), names) {
+            (Some((_, true)), Some(((org, project), stack))) => {
                 let posted = self.slack.post_message(channel, message).await?;
                 if let Some(key) = keys::preview_key(org, project, stack) {
                     let anchor = Anchor {
@@ -171,9 +190,9 @@ impl Living {
                 }
                 return Ok(Outcome::Posted(posted));
             }
-            (Event::StackUpdate(update), Some(((org, project), stack))) => {
+            (Some((update, false)), Some(((org, project), stack))) => {
                 if let Some(key) = keys::preview_key(org, project, stack) {
-                    let failed = matches!(update.result, Some(Status::Failed));
+                    let failed = update.result.as_ref().map(Phase::of) == Some(Phase::Failed);
                     return self
                         .reply_to_preview(&key, channel, message, failed || notify)
                         .await;
@@ -310,18 +329,6 @@ impl Living {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_run_only_moves_forward() {
-        let order = [
-            Some(Status::Queued),
-            Some(Status::Running),
-            Some(Status::Succeeded),
-        ];
-        let ranks: Vec<u8> = order.iter().map(|s| rank(s.as_ref())).collect();
-        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
-        assert_eq!(rank(Some(&Status::Failed)), rank(Some(&Status::Succeeded)));
-    }
 
     #[test]
     fn only_gone_messages_fall_back_to_a_new_post() {

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use handler::app::{Relay, router};
+use handler::app::router;
 use handler::config;
-use handler::state::StateTable;
+use handler::relay::{Clients, Relay};
+use relay_core::contract::env;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Relays Pulumi Cloud webhooks to Slack. Configured by environment variables (see README).
 #[derive(Parser)]
@@ -33,41 +32,27 @@ async fn main() -> anyhow::Result<()> {
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     // `Targets` takes RUST_LOG's `target=level,level` form without the regex engine that
     // `EnvFilter` brings (a measurable part of the Lambda zip; see BENCHMARKS.md).
-    let filter = std::env::var("RUST_LOG")
+    let filter = std::env::var(env::RUST_LOG)
         .ok()
         .and_then(|directives| directives.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .without_time()
-                .with_writer(std::io::stderr),
-        )
-        .init();
+    handler::log::init(filter);
 
+    let clients = Clients::from_env().context("could not build the HTTP client")?;
     let config = config::load(
         |name| std::env::var(name).ok(),
-        config::Ssm::from_env,
+        async || config::Ssm::new(clients.aws()),
         args.dry_run,
     )
     .await
     .context("the relay's configuration is incomplete")?;
-    if !config.routes.is_empty() {
-        let rules: Vec<&str> = config.routes.names().collect();
+    let relay = Relay::new(config, &clients).context("the relay cannot start")?;
+    if !relay.rules().is_empty() {
+        let rules: Vec<&str> = relay.rules().names().collect();
         tracing::info!(rules = %rules.join(", "), "routes loaded");
     }
-    let state = config.state.clone();
-    let mut relay = Relay::new(config).context("could not build the Slack HTTP client")?;
-    if let Some(settings) = state {
-        let table = StateTable::from_env(&settings.table, |name| std::env::var(name).ok())
-            .map_err(|why| anyhow::anyhow!(why))
-            .with_context(|| format!("{} is set, but no DynamoDB client", config::STATE_TABLE))?;
-        tracing::info!(table = %settings.table, "delivery state kept in DynamoDB");
-        relay = relay.with_state(table, settings.thread_window);
+    if let Some((table, _)) = relay.state() {
+        tracing::info!(table, "delivery state kept in DynamoDB");
     }
     if !relay.checks_signatures() {
         tracing::warn!(

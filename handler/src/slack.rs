@@ -124,8 +124,9 @@ struct ApiResponse {
     ts: Option<String>,
 }
 
-/// One client per process: its connection pool keeps the TLS session to Slack warm.
-#[derive(Clone)]
+/// One client per process: its connection pool keeps the TLS session to Slack warm. `Debug`
+/// shows no token: the `Authorization` header is marked sensitive.
+#[derive(Clone, Debug)]
 pub struct SlackClient {
     http: reqwest::Client,
     /// Parsed once: parsing (with IDNA) on every post showed in profiles.
@@ -134,15 +135,6 @@ pub struct SlackClient {
     /// `Bearer <token>`, built once and marked sensitive (hidden from `Debug`).
     authorization: HeaderValue,
     policy: RetryPolicy,
-}
-
-impl std::fmt::Debug for SlackClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlackClient")
-            .field("post_message_url", &self.post_message_url)
-            .field("token", &"[redacted]")
-            .finish()
-    }
 }
 
 /// One attempt's outcome.
@@ -162,8 +154,6 @@ enum Attempt {
 pub enum ClientError {
     #[error("the Slack API URL {url:?} is not a valid URL: {why}")]
     Url { url: String, why: String },
-    #[error("the HTTP client could not be built: {0}")]
-    Http(#[from] reqwest::Error),
     /// Never names the token: it is a secret.
     #[error(
         "the Slack token contains characters an HTTP header cannot carry (control characters or line breaks)"
@@ -172,15 +162,13 @@ pub enum ClientError {
 }
 
 impl SlackClient {
+    /// A client calling the Web API at `api_url` through `http` ([`crate::http::client`]).
     pub fn new(
+        http: reqwest::Client,
         api_url: &str,
         token: SecretString,
         policy: RetryPolicy,
     ) -> Result<Self, ClientError> {
-        let http = http_client_builder()
-            .connect_timeout(policy.attempt_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
         let method_url = |method: &str| {
             let url = format!("{}/{method}", api_url.trim_end_matches('/'));
             reqwest::Url::parse(&url).map_err(|e| ClientError::Url {
@@ -379,14 +367,6 @@ impl SlackClient {
     }
 }
 
-/// The relay's HTTP client settings, shared by the Slack client and the AWS SDK
-/// ([`crate::aws_http`]): HTTP/1.1 over rustls with ring, the one TLS stack in the binary.
-pub fn http_client_builder() -> reqwest::ClientBuilder {
-    // Already installed (a second client, a test) is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().user_agent(concat!("pulumi-slack-relay/", env!("CARGO_PKG_VERSION")))
-}
-
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
@@ -402,11 +382,20 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
+    fn http() -> reqwest::Client {
+        crate::http::client().unwrap()
+    }
+
     #[test]
     fn a_token_no_header_can_carry_is_refused_at_start_without_being_named() {
         let token = SecretString::from("xoxb-line1\nline2");
-        let error = SlackClient::new("https://slack.com/api", token, RetryPolicy::default())
-            .expect_err("a line break cannot go in a header");
+        let error = SlackClient::new(
+            http(),
+            "https://slack.com/api",
+            token,
+            RetryPolicy::default(),
+        )
+        .expect_err("a line break cannot go in a header");
         assert!(matches!(error, ClientError::Token));
         let shown = format!("{error} {error:?}");
         assert!(
@@ -418,8 +407,13 @@ mod tests {
     #[test]
     fn the_client_debug_hides_the_token() {
         let token = SecretString::from("xoxb-very-secret");
-        let client =
-            SlackClient::new("https://slack.com/api", token, RetryPolicy::default()).unwrap();
+        let client = SlackClient::new(
+            http(),
+            "https://slack.com/api",
+            token,
+            RetryPolicy::default(),
+        )
+        .unwrap();
         assert!(!format!("{client:?}").contains("very-secret"));
     }
 }

@@ -117,21 +117,12 @@ fn posted_in(item: &Item) -> Option<Posted> {
 }
 
 impl StateTable {
-    /// The table `table`, with a client configured from the environment like the SSM one
-    /// (`AWS_ENDPOINT_URL_DYNAMODB` overrides `AWS_ENDPOINT_URL`).
-    pub fn from_env(
-        table: &str,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<StateTable, String> {
-        let sdk = crate::aws_http::sdk_config(&var)?;
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        if let Some(url) = var("AWS_ENDPOINT_URL_DYNAMODB").filter(|v| !v.is_empty()) {
-            config = config.endpoint_url(url);
-        }
-        Ok(StateTable {
-            client: Client::from_conf(config.build()),
+    /// The table `table`, through `client` ([`crate::aws::Aws::dynamodb`]).
+    pub fn new(client: Client, table: &str) -> StateTable {
+        StateTable {
+            client,
             table: table.to_owned(),
-        })
+        }
     }
 
     pub fn table(&self) -> &str {

@@ -5,6 +5,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
+use handler::aws::Aws;
+use handler::relay::Clients;
 use handler::state::StateTable;
 
 use crate::relay::free_port;
@@ -62,14 +64,24 @@ impl Moto {
         env
     }
 
-    fn var(&self) -> impl Fn(&str) -> Option<String> + use<> {
+    fn var(&self) -> impl Fn(&str) -> Option<String> + Send + Sync + use<> {
         let env = self.env();
         move |name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
 
+    /// What the relay calls out to, its AWS pointed at moto.
+    pub fn clients(&self) -> Clients {
+        Clients::new(handler::http::client().expect("an HTTP client"), self.var())
+    }
+
+    fn aws(&self) -> Aws {
+        let http = handler::http::client().expect("an HTTP client");
+        Aws::from_env(self.var(), &http).expect("complete AWS environment")
+    }
+
     /// The relay's own SSM client, pointed at moto.
     pub fn ssm(&self) -> aws_sdk_ssm::Client {
-        handler::config::ssm_client(self.var()).expect("complete AWS environment")
+        self.aws().ssm()
     }
 
     pub async fn put_secure_string(&self, name: &str, value: &str) {
@@ -85,13 +97,8 @@ impl Moto {
 
     /// The relay's state table `name`, created in moto as `infra` declares it.
     pub async fn state_table(&self, name: &str) -> StateTable {
-        let table = StateTable::from_env(name, self.var()).expect("complete AWS environment");
+        let table = StateTable::new(self.aws().dynamodb(), name);
         table.create().await.expect("moto creates the table");
         table
-    }
-
-    /// A state table handle for `name` without creating it (for a table that does not exist).
-    pub fn state_table_handle(&self, name: &str) -> StateTable {
-        StateTable::from_env(name, self.var()).expect("complete AWS environment")
     }
 }

@@ -7,8 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use handler::app::{Relay, router};
+use handler::app::router;
 use handler::config::{Config, Output};
+use handler::relay::{Clients, Relay};
 use handler::slack::RetryPolicy;
 use relay_core::verify::WebhookSecret;
 use serde_json::Value;
@@ -37,7 +38,7 @@ pub fn config(api_url: &str) -> Config {
             retry: quick_retries(),
         },
         webhook_secret: Some(WebhookSecret::new(SECRET.into())),
-        routes: Default::default(),
+        rules: Default::default(),
         state: None,
     }
 }
@@ -55,11 +56,18 @@ impl Drop for InProcess {
 }
 
 impl InProcess {
+    /// The relay of `config`, without AWS (no SSM parameters, no state table).
     pub async fn start(config: Config) -> InProcess {
-        InProcess::serve(Relay::new(config).expect("client builds")).await
+        let clients = Clients::new(handler::http::client().expect("an HTTP client"), |_| None);
+        InProcess::start_with(config, &clients).await
     }
 
-    /// Serves an already built relay (one keeping state, say).
+    /// The relay of `config`, calling out through `clients` (moto's, say).
+    pub async fn start_with(config: Config, clients: &Clients) -> InProcess {
+        InProcess::serve(Relay::new(config, clients).expect("the relay starts")).await
+    }
+
+    /// Serves an already built relay.
     pub async fn serve(relay: Relay) -> InProcess {
         let app = router(Arc::new(relay));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use handler::app::Relay;
-use handler::config::Output;
+use handler::config::{Output, StateSettings};
 use handler::slack::RetryPolicy;
 use handler::state::{Anchor, StateTable};
 use relay_core::channel_rules::ChannelRules;
@@ -24,6 +23,14 @@ struct Setup {
     relay: InProcess,
     table: StateTable,
     _moto: Moto,
+}
+
+/// Delivery state in `table`, with an hour for an update to reply under its preview.
+fn kept_in(table: &str) -> StateSettings {
+    StateSettings {
+        table: table.to_owned(),
+        thread_window: HOUR,
+    }
 }
 
 /// Quick backoff, but seconds per attempt: an attempt that times out after the fake Slack
@@ -47,15 +54,13 @@ async fn setup_with(routes: &str, retry: RetryPolicy) -> Setup {
     let slack = FakeSlack::start().await;
     let table = moto.state_table(TABLE).await;
     let mut config = config(&slack.api_url);
-    config.routes = ChannelRules::parse(routes).expect("valid routes");
+    config.rules = ChannelRules::parse(routes).expect("valid routes");
+    config.state = Some(kept_in(TABLE));
     if let Output::Slack { retry: policy, .. } = &mut config.output {
         *policy = retry;
     }
-    let relay = Relay::new(config)
-        .expect("client builds")
-        .with_state(table.clone(), HOUR);
     Setup {
-        relay: InProcess::serve(relay).await,
+        relay: InProcess::start_with(config, &moto.clients()).await,
         slack,
         table,
         _moto: moto,
@@ -226,11 +231,9 @@ async fn an_unreachable_state_table_answers_503_and_posts_nothing() {
     let moto = Moto::start().await;
     let slack = FakeSlack::start().await;
     // The table was never created: every DynamoDB call fails.
-    let table = moto.state_table_handle("missing-table");
-    let relay = Relay::new(config(&slack.api_url))
-        .unwrap()
-        .with_state(table, HOUR);
-    let relay = InProcess::serve(relay).await;
+    let mut config = config(&slack.api_url);
+    config.state = Some(kept_in("missing-table"));
+    let relay = InProcess::start_with(config, &moto.clients()).await;
     let answer = Delivery::signed("stack", fixture("stack-created"))
         .send(&relay.url)
         .await;

@@ -1,0 +1,145 @@
+//! The relay as configured, built once per process (once per Lambda container) in one step from
+//! the [`Config`]: where messages go, which signature deliveries must carry, and which channel
+//! rules they follow. [`Clients`] are what it calls out to.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use relay_core::channel_rules::ChannelRules;
+use relay_core::contract::{CLAIM_LEASE, env};
+use relay_core::verify::WebhookSecret;
+
+use crate::aws::Aws;
+use crate::config::{Config, Output};
+use crate::living::{Living, Slack};
+use crate::slack::{ClientError, SlackClient};
+use crate::state::StateTable;
+
+/// What the relay calls out to, set up once: one HTTP client (one connection pool, one TLS
+/// setup) for Slack and AWS, and the AWS clients over it, made on first use, so that a relay
+/// without SSM parameters or a state table needs no AWS credentials.
+pub struct Clients {
+    http: reqwest::Client,
+    aws: OnceLock<Result<Aws, String>>,
+    env: Box<Env>,
+}
+
+/// Looks up an environment variable.
+type Env = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl Clients {
+    /// `env` looks up the AWS environment variables ([`Aws::from_env`]).
+    pub fn new(
+        http: reqwest::Client,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Clients {
+        Clients {
+            http,
+            aws: OnceLock::new(),
+            env: Box::new(env),
+        }
+    }
+
+    /// The process's own environment.
+    pub fn from_env() -> Result<Clients, reqwest::Error> {
+        Ok(Clients::new(crate::http::client()?, |name| {
+            std::env::var(name).ok()
+        }))
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The AWS clients, or why the environment does not allow them.
+    pub fn aws(&self) -> Result<&Aws, String> {
+        self.aws
+            .get_or_init(|| Aws::from_env(&self.env, &self.http))
+            .as_ref()
+            .map_err(String::clone)
+    }
+}
+
+/// Everything a delivery needs.
+pub struct Relay {
+    pub(crate) sink: Sink,
+    pub(crate) secret: Option<WebhookSecret>,
+    pub(crate) rules: ChannelRules,
+}
+
+pub(crate) enum Sink {
+    /// `channel` is the default channel, for events no rule sends elsewhere.
+    Slack {
+        slack: Box<Slack>,
+        channel: String,
+    },
+    DryRun {
+        channel: Option<String>,
+    },
+}
+
+/// Why the relay cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Slack(#[from] ClientError),
+    #[error("{var} is set, but there is no DynamoDB client: {0}", var = env::STATE_TABLE)]
+    State(String),
+}
+
+impl Relay {
+    pub fn new(config: Config, clients: &Clients) -> Result<Relay, StartError> {
+        let sink = match config.output {
+            Output::Slack {
+                api_url,
+                token,
+                channel,
+                retry,
+            } => {
+                let client = SlackClient::new(clients.http().clone(), &api_url, token, retry)?;
+                let slack = match config.state {
+                    None => Slack::Stateless(client),
+                    Some(settings) => Slack::Living(Living {
+                        slack: client,
+                        state: StateTable::new(
+                            clients.aws().map_err(StartError::State)?.dynamodb(),
+                            &settings.table,
+                        ),
+                        thread_window: settings.thread_window,
+                        lease: CLAIM_LEASE,
+                    }),
+                };
+                Sink::Slack {
+                    slack: Box::new(slack),
+                    channel,
+                }
+            }
+            Output::DryRun { channel } => Sink::DryRun { channel },
+        };
+        Ok(Relay {
+            sink,
+            secret: config.webhook_secret,
+            rules: config.rules,
+        })
+    }
+
+    pub fn checks_signatures(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    /// The state table delivery state is kept in, and how long an update replies under its
+    /// preview.
+    pub fn state(&self) -> Option<(&str, Duration)> {
+        match &self.sink {
+            Sink::Slack { slack, .. } => match slack.as_ref() {
+                Slack::Living(living) => Some((living.state.table(), living.thread_window)),
+                Slack::Stateless(_) => None,
+            },
+            Sink::DryRun { .. } => None,
+        }
+    }
+
+    pub fn rules(&self) -> &ChannelRules {
+        &self.rules
+    }
+}
