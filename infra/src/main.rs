@@ -6,6 +6,7 @@
 
 mod artifact;
 mod bundle;
+mod plan;
 mod policy;
 mod progress;
 mod register;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use artifact::Artifact;
+use plan::Plan;
 use progress::Progress;
 
 fn main() -> ExitCode {
@@ -41,8 +43,17 @@ fn run(progress: &Progress) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = Artifact::start(&settings, &root, progress).archive();
-    match pulumi_gestalt_rust::run(|ctx| stack::declare(ctx, &settings, &code)) {
+    let project = std::env::var("PULUMI_PROJECT").unwrap_or_default();
+    let stack = std::env::var("PULUMI_STACK").unwrap_or_default();
+    let plan = match Plan::new(&project, &stack, settings) {
+        Ok(plan) => plan,
+        Err(problem) => {
+            progress.error(problem.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = Artifact::start(&plan.settings, &root, progress).archive();
+    match pulumi_gestalt_rust::run(|ctx| stack::declare(ctx, &plan, &code)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             progress.error(format!("{problem:#}"));

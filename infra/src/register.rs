@@ -16,8 +16,6 @@ use std::collections::BTreeSet;
 use pulumi_gestalt_providers_pulumiservice as pulumiservice;
 use serde_json::Value;
 
-use crate::settings::SettingsError;
-
 /// The fields `registerWebhook` takes.
 const FIELDS: &[&str] = &[
     "scope",
@@ -56,8 +54,24 @@ pub enum Scope {
     Stack { project: String, stack: String },
 }
 
-fn problem(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> SettingsError {
-    SettingsError::RegisterWebhook {
+/// What is wrong with `registerWebhook`, phrased as what to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "config `registerWebhook{field}` {problem}: {fix} (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)"
+)]
+pub struct RegistrationError {
+    /// The path below `registerWebhook` (`.filters[1]`), empty for the whole value.
+    pub field: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+pub fn problem(
+    field: &str,
+    problem: impl Into<String>,
+    fix: impl Into<String>,
+) -> RegistrationError {
+    RegistrationError {
         field: field.to_owned(),
         problem: problem.into(),
         fix: fix.into(),
@@ -68,7 +82,7 @@ fn problem(field: &str, problem: impl Into<String>, fix: impl Into<String>) -> S
 fn name_field(
     object: &serde_json::Map<String, Value>,
     field: &str,
-) -> Result<Option<String>, SettingsError> {
+) -> Result<Option<String>, RegistrationError> {
     let text = match object.get(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => s.trim().to_owned(),
@@ -110,7 +124,7 @@ fn enum_list(
     what: &str,
     valid: &[&str],
     example: &str,
-) -> Result<Vec<String>, SettingsError> {
+) -> Result<Vec<String>, RegistrationError> {
     let items = match object.get(field) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -164,7 +178,7 @@ fn enum_list(
 
 /// Validates the `registerWebhook` config value (JSON, as the language host passes structured
 /// config).
-pub fn parse(json: &str) -> Result<WebhookRegistration, SettingsError> {
+pub fn parse(json: &str) -> Result<WebhookRegistration, RegistrationError> {
     let start = "run `pulumi config set --path registerWebhook.pulumiOrganization <organization>` and the fields listed there";
     let value: Value = serde_json::from_str(json)
         .map_err(|_| problem("", format!("is {json:?}, not an object"), start))?;

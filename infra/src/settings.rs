@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use relay_core::channel_rules::{ChannelRules, ChannelRulesError};
 use relay_core::contract::MAX_ROUTES_BYTES;
 
-use crate::register::{self, WebhookRegistration};
+use crate::register::{self, RegistrationError, WebhookRegistration};
 
 /// CloudWatch Logs accepts only these retention periods (days).
 pub const RETENTION_DAYS: &[i32] = &[
@@ -99,15 +99,8 @@ pub enum SettingsError {
         "config `routes` is {0} bytes as JSON, but Lambda allows 4 KB of environment variables in all: keep the rules under {MAX_ROUTES_BYTES} bytes (fewer rules, shorter names)"
     )]
     RoutesTooLarge(usize),
-    /// `field` is the path below `registerWebhook` (`.filters[1]`), empty for the whole value.
-    #[error(
-        "config `registerWebhook{field}` {problem}: {fix} (see \"Register the webhook in Pulumi Cloud\" in the README; `pulumi config get registerWebhook` shows it)"
-    )]
-    RegisterWebhook {
-        field: String,
-        problem: String,
-        fix: String,
-    },
+    #[error(transparent)]
+    RegisterWebhook(#[from] RegistrationError),
 }
 
 /// The program's config keys (without the project prefix).
@@ -299,12 +292,12 @@ impl RawConfig {
             None => None,
             // Nothing in it is secret, and its names become plain resource inputs.
             Some((_, true)) => {
-                return Err(SettingsError::RegisterWebhook {
-                    field: String::new(),
-                    problem: "must not be a secret".into(),
-                    fix: "set it again without --secret (the webhook secret is the stack's own)"
-                        .into(),
-                });
+                return Err(register::problem(
+                    "",
+                    "must not be a secret",
+                    "set it again without --secret (the webhook secret is the stack's own)",
+                )
+                .into());
             }
             Some((json, false)) => Some(register::parse(json)?),
         };
@@ -432,7 +425,7 @@ mod tests {
             .validate(Path::new("."))
             .unwrap_err();
         assert!(
-            matches!(&err, SettingsError::RegisterWebhook { field, .. } if field == ".filters[0]"),
+            matches!(&err, SettingsError::RegisterWebhook(e) if e.field == ".filters[0]"),
             "{err}"
         );
         assert!(err.to_string().contains("\"update_failure\""), "{err}");

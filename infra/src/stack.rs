@@ -1,4 +1,5 @@
-//! The AWS resources of one relay stack, and the stack's exports.
+//! The AWS resources of one relay stack, and the stack's exports, declared from a [`Plan`] by
+//! one function per part of the relay.
 //!
 //! Creation order follows data flow, since Pulumi Gestalt sends the engine no dependency lists: a
 //! resource is registered only once the outputs it uses are known, and everything that does not
@@ -14,10 +15,6 @@
 //! but API Gateway refuses to delete an integration that a route still targets; the README
 //! ("Removal") says how to destroy in two steps.
 
-use std::collections::{BTreeMap, HashMap};
-
-use relay_core::contract::{self, MAX_ENVIRONMENT_BYTES, env, state_table};
-
 use pulumi_gestalt_providers_aws as aws;
 use pulumi_gestalt_providers_pulumiservice as pulumiservice;
 use pulumi_gestalt_providers_random as random;
@@ -25,73 +22,86 @@ use pulumi_gestalt_rust::{
     Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
     pulumi_combine,
 };
+use relay_core::contract::{self, env, state_table};
 
+use crate::plan::Plan;
 use crate::policy;
 use crate::register::{Scope, WebhookRegistration};
-use crate::settings::Settings;
+use crate::settings::keys;
 use crate::unknown::derive;
-
-/// Lambda's limit on function names.
-const MAX_FUNCTION_NAME: usize = 64;
 
 /// API Gateway stage throttling: generous for webhooks, a ceiling for abuse.
 const THROTTLE_BURST: i32 = 50;
 const THROTTLE_RATE: f64 = 25.0;
 
-/// Resource names derived from the project and stack.
-struct Names {
-    /// `project-stack`, reduced to what every AWS name accepts.
-    prefix: String,
-    function: String,
-    /// SSM parameter names, also handed to the function so it can read them.
-    token_parameter: String,
-    secret_parameter: String,
-    /// The DynamoDB table of delivery state.
-    state_table: String,
-}
-
-impl Names {
-    fn new(project: &str, stack: &str) -> Names {
-        let clean = |s: &str| -> String {
-            s.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect()
-        };
-        let prefix = format!("{}-{}", clean(project), clean(stack));
-        let mut function = format!("{prefix}-relay");
-        function.truncate(MAX_FUNCTION_NAME);
-        let parameter_path = format!("/{}/{}", clean(project), clean(stack));
-        Names {
-            token_parameter: format!("{parameter_path}/slack-token"),
-            secret_parameter: format!("{parameter_path}/webhook-secret"),
-            state_table: format!("{prefix}-state"),
-            prefix,
-            function,
-        }
-    }
-}
-
 /// Declares the stack; `code` is the function's archive (known once the zip is built).
-pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> anyhow::Result<()> {
-    let names = Names::new(ctx.get_project(), ctx.get_stack());
-    let tags: HashMap<String, String> = [
-        ("app".to_owned(), "pulumi-webhook-relay".to_owned()),
-        ("pulumi-project".to_owned(), ctx.get_project().to_owned()),
-        ("pulumi-stack".to_owned(), ctx.get_stack().to_owned()),
-    ]
-    .into();
+pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::Result<()> {
+    let secrets = secrets(ctx, plan)?;
+    let logs = Logs {
+        function: log_group(
+            ctx,
+            "function-logs",
+            &format!("/aws/lambda/{}", plan.names.function),
+            plan,
+        ),
+        access: log_group(
+            ctx,
+            "access-logs",
+            &format!("/aws/apigateway/{}", plan.names.prefix),
+            plan,
+        ),
+    };
+    let table = state_table(ctx, plan);
+    let role_arn = role(ctx, plan, &logs, &secrets, &table);
+    let function = lambda_function(
+        ctx,
+        plan,
+        code,
+        Wiring {
+            role_arn: &role_arn,
+            log_group: &logs.function.name,
+            state_table: &table.name,
+        },
+    );
+    let api = http_api(ctx, plan, &function, &logs.access.arn);
+    if let Some(registration) = &plan.settings.register_webhook {
+        pulumi_cloud_webhook(ctx, registration, &api.serving_url, &secrets.webhook_secret)?;
+    }
 
-    // Secrets: the token always comes from config; the webhook secret too, or is generated once
-    // and kept in state (a RandomPassword keeps its value across updates).
-    let slack_token = ctx.require_config_secret(None, crate::settings::keys::SLACK_TOKEN)?;
-    let webhook_secret: Output<String> = if settings.has_webhook_secret {
-        ctx.require_config_secret(None, crate::settings::keys::WEBHOOK_SECRET)?
+    // Before anything waits for the function (the exports below do), everything that does not
+    // need the zip is registered, while it builds.
+    settle(vec![
+        secrets.token_parameter,
+        secrets.secret_parameter,
+        logs.function.arn.clone(),
+        logs.access.arn.clone(),
+        table.arn.clone(),
+        role_arn,
+        api.url.clone(),
+        secrets.webhook_secret.clone(),
+    ]);
+    // Exports last: `add_export` waits for its value.
+    ctx.add_export("url", &api.url);
+    ctx.add_export("functionName", &function.name);
+    ctx.add_export("logGroupName", &logs.function.name);
+    ctx.add_export("webhookSecret", &secrets.webhook_secret.secret());
+    Ok(())
+}
+
+/// The secrets, each only ever a Pulumi secret: the token from config; the webhook secret from
+/// config too, or generated once and kept in state (a RandomPassword keeps its value across
+/// updates); both stored as SSM SecureStrings the function reads.
+struct Secrets {
+    webhook_secret: Output<String>,
+    /// The parameters' ARNs.
+    token_parameter: Output<String>,
+    secret_parameter: Output<String>,
+}
+
+fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
+    let slack_token = ctx.require_config_secret(None, keys::SLACK_TOKEN)?;
+    let webhook_secret: Output<String> = if plan.settings.has_webhook_secret {
+        ctx.require_config_secret(None, keys::WEBHOOK_SECRET)?
     } else {
         random::random_password::create(
             ctx,
@@ -104,55 +114,48 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
         .result
         .secret()
     };
+    Ok(Secrets {
+        token_parameter: secure_parameter(
+            ctx,
+            "slack-token",
+            &plan.names.token_parameter,
+            "Slack bot token of the Pulumi webhook relay",
+            slack_token,
+            plan,
+        ),
+        secret_parameter: secure_parameter(
+            ctx,
+            "webhook-secret",
+            &plan.names.secret_parameter,
+            "Shared secret Pulumi Cloud signs webhooks with",
+            webhook_secret.clone(),
+            plan,
+        ),
+        webhook_secret,
+    })
+}
 
-    let token_parameter = secure_parameter(
-        ctx,
-        "slack-token",
-        &names.token_parameter,
-        "Slack bot token of the Pulumi webhook relay",
-        slack_token,
-        &tags,
-    );
-    let secret_parameter = secure_parameter(
-        ctx,
-        "webhook-secret",
-        &names.secret_parameter,
-        "Shared secret Pulumi Cloud signs webhooks with",
-        webhook_secret.clone(),
-        &tags,
-    );
+/// The function's log group and the API's access log group.
+struct Logs {
+    function: aws::cloudwatch::log_group::LogGroupResult,
+    access: aws::cloudwatch::log_group::LogGroupResult,
+}
 
-    let function_logs = log_group(
-        ctx,
-        "function-logs",
-        &format!("/aws/lambda/{}", names.function),
-        settings,
-        &tags,
-    );
-    let access_logs = log_group(
-        ctx,
-        "access-logs",
-        &format!("/aws/apigateway/{}", names.prefix),
-        settings,
-        &tags,
-    );
-
-    let environment = environment_bytes(settings, &names);
-    if environment > MAX_ENVIRONMENT_BYTES {
-        anyhow::bail!(
-            "the Lambda's environment variables would take {environment} bytes, but AWS allows \
-             {MAX_ENVIRONMENT_BYTES} in all: shorten `routes` (fewer rules, shorter names) or the \
-             project and stack names"
-        );
-    }
-    let state_table = state_table(ctx, &names, &tags);
-
+/// The function's role, allowed exactly what the relay does ([`policy::relay_permissions`]);
+/// returns its ARN.
+fn role(
+    ctx: &Context,
+    plan: &Plan,
+    logs: &Logs,
+    secrets: &Secrets,
+    table: &aws::dynamodb::table::TableResult,
+) -> Output<String> {
     let policy = derive(
         &pulumi_combine!(
-            function_logs.arn.clone(),
-            token_parameter.clone(),
-            secret_parameter.clone(),
-            state_table.arn.clone()
+            logs.function.arn.clone(),
+            secrets.token_parameter.clone(),
+            secrets.secret_parameter.clone(),
+            table.arn.clone()
         ),
         |(logs, token, secret, table)| policy::relay_permissions(&logs, &[token, secret], &table),
     );
@@ -164,40 +167,46 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
                 .build_struct(),
         ])
     });
-    let role = aws::iam::role::create(
+    aws::iam::role::create(
         ctx,
         "relay-role",
         aws::iam::role::RoleArgs::builder()
             .assume_role_policy(policy::lambda_assume_role())
             .description("Runs the Pulumi webhook relay Lambda".to_owned())
             .inline_policies(permissions)
-            .tags(tags.clone())
+            .tags(plan.tags.clone())
             .build_struct(),
-    );
+    )
+    .arn
+}
 
-    let function = lambda_function(
-        ctx,
-        &names,
-        settings,
-        code,
-        Wiring {
-            role_arn: &role.arn,
-            log_group: &function_logs.name,
-            state_table: &state_table.name,
-        },
-        &tags,
-    );
-    let function_name: Output<String> = function.get_field("name");
-    let invoke_arn: Output<String> = function.get_field("invokeArn");
+/// What the API needs of the function.
+struct Function {
+    name: Output<String>,
+    invoke_arn: Output<String>,
+}
 
+/// The HTTPS endpoint.
+struct Api {
+    /// The stage's URL, the stack's `url`.
+    url: Output<String>,
+    /// The same URL, known once requests to it reach the function: its routes, their
+    /// integration (which needs the function) and the permission exist.
+    serving_url: Output<String>,
+}
+
+/// An HTTP API whose `GET /` and `POST /` go to the function through a payload-2.0 proxy
+/// integration, its `$default` stage (throttled, access-logged to `access_logs`), and the
+/// permission that lets only this API invoke the function.
+fn http_api(ctx: &Context, plan: &Plan, function: &Function, access_logs: &Output<String>) -> Api {
     let api = aws::apigatewayv2::api::create(
         ctx,
         "http-api",
         aws::apigatewayv2::api::ApiArgs::builder()
-            .name(names.prefix.clone())
+            .name(plan.names.prefix.clone())
             .protocol_type("HTTP".to_owned())
             .description("Receives Pulumi Cloud webhooks for the Slack relay".to_owned())
-            .tags(tags.clone())
+            .tags(plan.tags.clone())
             .build_struct(),
     );
     let integration = aws::apigatewayv2::integration::create(
@@ -206,7 +215,7 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
         aws::apigatewayv2::integration::IntegrationArgs::builder()
             .api_id(api.id.clone())
             .integration_type("AWS_PROXY".to_owned())
-            .integration_uri(invoke_arn)
+            .integration_uri(function.invoke_arn.clone())
             .integration_method("POST".to_owned())
             .payload_format_version("2.0".to_owned())
             .timeout_milliseconds(30_000)
@@ -228,7 +237,7 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
             .id
         })
         .collect();
-    let access_log_settings = access_logs.arn.map(|arn| {
+    let access_log_settings = access_logs.map(|arn| {
         Some(
             aws::types::apigatewayv2::StageAccessLogSettings::builder()
                 .destination_arn(arn)
@@ -250,7 +259,7 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
                     .build_struct(),
             )
             .access_log_settings(access_log_settings)
-            .tags(tags.clone())
+            .tags(plan.tags.clone())
             .build_struct(),
     );
     let permission = aws::lambda::permission::create(
@@ -258,46 +267,24 @@ pub fn declare(ctx: &Context, settings: &Settings, code: &Output<PulumiAny>) -> 
         "api-invoke",
         aws::lambda::permission::PermissionArgs::builder()
             .action("lambda:InvokeFunction".to_owned())
-            .function(function_name.clone())
+            .function(function.name.clone())
             .principal("apigateway.amazonaws.com".to_owned())
             .source_arn(derive(&api.execution_arn, |arn| format!("{arn}/*/*")))
             .build_struct(),
     );
-
-    if let Some(registration) = &settings.register_webhook {
-        // The URL once requests to it reach the function: routes, their integration (which
-        // needs the function) and the permission exist.
-        let serving = derive(
-            &pulumi_combine!(
-                stage.invoke_url.clone(),
-                permission.id.clone(),
-                routes[0].clone(),
-                routes[1].clone()
-            ),
-            |(url, _, _, _)| url,
-        );
-        pulumi_cloud_webhook(ctx, registration, &serving, &webhook_secret)?;
+    let serving_url = derive(
+        &pulumi_combine!(
+            stage.invoke_url.clone(),
+            permission.id.clone(),
+            routes[0].clone(),
+            routes[1].clone()
+        ),
+        |(url, _, _, _)| url,
+    );
+    Api {
+        url: stage.invoke_url,
+        serving_url,
     }
-
-    // Before anything waits for the function (the exports below do), everything that does not
-    // need the zip is registered, while it builds.
-    settle(vec![
-        token_parameter,
-        secret_parameter,
-        function_logs.arn.clone(),
-        access_logs.arn.clone(),
-        state_table.arn.clone(),
-        role.arn.clone(),
-        api.id.clone(),
-        stage.invoke_url.clone(),
-        webhook_secret.clone(),
-    ]);
-    // Exports last: `add_export` waits for its value, and the webhook above needs the URL too.
-    ctx.add_export("url", &stage.invoke_url);
-    ctx.add_export("functionName", &function_name);
-    ctx.add_export("logGroupName", &function_logs.name);
-    ctx.add_export("webhookSecret", &webhook_secret.secret());
-    Ok(())
 }
 
 /// Waits until every one of `outputs` is known, resolving them together, which registers the
@@ -330,16 +317,12 @@ fn settle(outputs: Vec<Output<String>>) {
 /// than all the requests. Items carry `expires_at` and DynamoDB's TTL deletes them; nothing is
 /// kept long enough to need point-in-time recovery, and the default encryption (an AWS-owned
 /// key) needs no KMS grant in the role.
-fn state_table(
-    ctx: &Context,
-    names: &Names,
-    tags: &HashMap<String, String>,
-) -> aws::dynamodb::table::TableResult {
+fn state_table(ctx: &Context, plan: &Plan) -> aws::dynamodb::table::TableResult {
     aws::dynamodb::table::create(
         ctx,
         "state-table",
         aws::dynamodb::table::TableArgs::builder()
-            .name(names.state_table.clone())
+            .name(plan.names.state_table.clone())
             .billing_mode("PAY_PER_REQUEST".to_owned())
             .hash_key(state_table::HASH_KEY.to_owned())
             .attributes(vec![
@@ -354,7 +337,7 @@ fn state_table(
                     .enabled(true)
                     .build_struct(),
             )
-            .tags(tags.clone())
+            .tags(plan.tags.clone())
             .build_struct(),
     )
 }
@@ -420,16 +403,15 @@ fn log_group(
     ctx: &Context,
     resource_name: &str,
     group_name: &str,
-    settings: &Settings,
-    tags: &HashMap<String, String>,
+    plan: &Plan,
 ) -> aws::cloudwatch::log_group::LogGroupResult {
     aws::cloudwatch::log_group::create(
         ctx,
         resource_name,
         aws::cloudwatch::log_group::LogGroupArgs::builder()
             .name(group_name.to_owned())
-            .retention_in_days(settings.log_retention_days)
-            .tags(tags.clone())
+            .retention_in_days(plan.settings.log_retention_days)
+            .tags(plan.tags.clone())
             .build_struct(),
     )
 }
@@ -441,7 +423,7 @@ fn secure_parameter(
     parameter_name: &str,
     description: &str,
     value: Output<String>,
-    tags: &HashMap<String, String>,
+    plan: &Plan,
 ) -> Output<String> {
     aws::ssm::parameter::create(
         ctx,
@@ -451,7 +433,7 @@ fn secure_parameter(
             .type_("SecureString".to_owned())
             .value(value.secret())
             .description(description.to_owned())
-            .tags(tags.clone())
+            .tags(plan.tags.clone())
             .build_struct(),
     )
     .arn
@@ -464,53 +446,20 @@ struct Wiring<'a> {
     state_table: &'a Output<String>,
 }
 
-/// The function's environment variables known before anything is created (`STATE_TABLE` comes
-/// from the table's name output).
-fn known_variables(settings: &Settings, names: &Names) -> BTreeMap<String, String> {
-    let mut variables: BTreeMap<String, String> = [
-        (env::SLACK_CHANNEL, settings.slack_channel.clone()),
-        (env::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
-        (
-            env::PULUMI_WEBHOOK_SECRET_PARAMETER,
-            names.secret_parameter.clone(),
-        ),
-        (env::RUST_LOG, "info".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    if let Some(routes) = &settings.routes {
-        variables.insert(env::ROUTES.to_owned(), routes.clone());
-    }
-    variables
-}
-
-/// The size Lambda counts for the function's environment, measured on the whole map (with the
-/// state table's name, which is chosen here) so that `pulumi up` fails before AWS does.
-fn environment_bytes(settings: &Settings, names: &Names) -> usize {
-    let known: usize = known_variables(settings, names)
-        .iter()
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
-    known + env::STATE_TABLE.len() + names.state_table.len()
-}
-
 /// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
 /// string, but the engine needs Pulumi's archive object to upload the zip.
 fn lambda_function(
     ctx: &Context,
-    names: &Names,
-    settings: &Settings,
+    plan: &Plan,
     code: &Output<PulumiAny>,
     wiring: Wiring<'_>,
-    tags: &HashMap<String, String>,
-) -> pulumi_gestalt_rust::CompositeOutput {
+) -> Function {
     let Wiring {
         role_arn,
         log_group,
         state_table,
     } = wiring;
-    let variables = known_variables(settings, names);
+    let variables = plan.variables.clone();
     // The table's name as the provider reports it (an output), so the function is only
     // created once the table exists and always names the table that does.
     let environment: Output<PulumiAny> = state_table.map(move |table| {
@@ -526,16 +475,16 @@ fn lambda_function(
             "logGroup": group,
         })
     });
-    let name = ctx.new_output(&names.function);
+    let name = ctx.new_output(&plan.names.function);
     let runtime = ctx.new_output(&"provided.al2023".to_owned());
     let handler = ctx.new_output(&"bootstrap".to_owned());
-    let architectures = ctx.new_output(&vec![settings.architecture.lambda_name().to_owned()]);
+    let architectures = ctx.new_output(&vec![plan.settings.architecture.lambda_name().to_owned()]);
     let memory = ctx.new_output(&128);
     // Under API Gateway's 30 s, over the relay's Slack deadline (the contract checks both).
     let timeout = ctx.new_output(&(contract::FUNCTION_TIMEOUT.as_secs() as i32));
     let description = ctx.new_output(&"Relays Pulumi Cloud webhooks to Slack".to_owned());
-    let tags = ctx.new_output(tags);
-    ctx.register_resource(RegisterResourceRequest {
+    let tags = ctx.new_output(&plan.tags);
+    let function = ctx.register_resource(RegisterResourceRequest {
         type_: "aws:lambda/function:Function".to_owned(),
         name: "relay-function".to_owned(),
         version: aws::PROVIDER_VERSION.to_owned(),
@@ -590,7 +539,11 @@ fn lambda_function(
             },
         ],
         options: None,
-    })
+    });
+    Function {
+        name: function.get_field("name"),
+        invoke_arn: function.get_field("invokeArn"),
+    }
 }
 
 /// API Gateway access log line: JSON, one per request, without request bodies or headers.
@@ -608,55 +561,4 @@ fn access_log_format() -> String {
         "integrationError": "$context.integrationErrorMessage",
     })
     .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::Architecture;
-
-    fn settings(routes: Option<String>) -> Settings {
-        Settings {
-            slack_channel: "#ops".into(),
-            has_webhook_secret: true,
-            architecture: Architecture::Arm64,
-            log_retention_days: 30,
-            handler_zip: None,
-            routes,
-            register_webhook: None,
-        }
-    }
-
-    #[test]
-    fn the_environment_is_measured_whole_names_and_values() {
-        let names = Names::new("relay", "dev");
-        let bare = environment_bytes(&settings(None), &names);
-        let expected: usize = [
-            ("SLACK_CHANNEL", "#ops"),
-            ("SLACK_TOKEN_PARAMETER", "/relay/dev/slack-token"),
-            (
-                "PULUMI_WEBHOOK_SECRET_PARAMETER",
-                "/relay/dev/webhook-secret",
-            ),
-            ("RUST_LOG", "info"),
-            ("STATE_TABLE", "relay-dev-state"),
-        ]
-        .iter()
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
-        assert_eq!(bare, expected);
-        let routes = r##"[{"stack":"*-prod","channel":"#p"}]"##.to_owned();
-        let with_routes = environment_bytes(&settings(Some(routes.clone())), &names);
-        assert_eq!(with_routes, bare + "ROUTES".len() + routes.len());
-    }
-
-    #[test]
-    fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
-        // The routes limit leaves room for the other variables even when the project and stack
-        // names are as long as Pulumi allows (100 characters each).
-        let long = "x".repeat(100);
-        let names = Names::new(&long, &long);
-        let routes = "r".repeat(contract::MAX_ROUTES_BYTES);
-        assert!(environment_bytes(&settings(Some(routes)), &names) <= MAX_ENVIRONMENT_BYTES);
-    }
 }

@@ -1,0 +1,189 @@
+//! Everything decided before anything is registered: the names of the stack's resources, their
+//! tags, and the function's environment, checked against what AWS accepts. A stack that cannot
+//! be deployed fails here, before the Lambda build and before the first resource.
+
+use std::collections::{BTreeMap, HashMap};
+
+use relay_core::contract::{MAX_ENVIRONMENT_BYTES, env};
+
+use crate::settings::Settings;
+
+/// Lambda's limit on function names.
+const MAX_FUNCTION_NAME: usize = 64;
+
+/// Resource names derived from the project and stack.
+pub struct Names {
+    /// `project-stack`, reduced to what every AWS name accepts.
+    pub prefix: String,
+    pub function: String,
+    /// SSM parameter names, also handed to the function so it can read them.
+    pub token_parameter: String,
+    pub secret_parameter: String,
+    /// The DynamoDB table of delivery state.
+    pub state_table: String,
+}
+
+impl Names {
+    fn new(project: &str, stack: &str) -> Names {
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        };
+        let prefix = format!("{}-{}", clean(project), clean(stack));
+        let mut function = format!("{prefix}-relay");
+        function.truncate(MAX_FUNCTION_NAME);
+        let parameter_path = format!("/{}/{}", clean(project), clean(stack));
+        Names {
+            token_parameter: format!("{parameter_path}/slack-token"),
+            secret_parameter: format!("{parameter_path}/webhook-secret"),
+            state_table: format!("{prefix}-state"),
+            prefix,
+            function,
+        }
+    }
+}
+
+/// The stack to declare.
+pub struct Plan {
+    pub settings: Settings,
+    pub names: Names,
+    pub tags: HashMap<String, String>,
+    /// The function's environment but `STATE_TABLE`, which comes from the table's name output.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Why the stack cannot be deployed as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the Lambda's environment variables would take {bytes} bytes, but AWS allows \
+     {MAX_ENVIRONMENT_BYTES} in all: shorten `routes` (fewer rules, shorter names) or the project \
+     and stack names"
+)]
+pub struct PlanError {
+    bytes: usize,
+}
+
+impl Plan {
+    pub fn new(project: &str, stack: &str, settings: Settings) -> Result<Plan, PlanError> {
+        let names = Names::new(project, stack);
+        let tags = [
+            ("app", "pulumi-webhook-relay"),
+            ("pulumi-project", project),
+            ("pulumi-stack", stack),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut variables: BTreeMap<String, String> = [
+            (env::SLACK_CHANNEL, settings.slack_channel.clone()),
+            (env::SLACK_TOKEN_PARAMETER, names.token_parameter.clone()),
+            (
+                env::PULUMI_WEBHOOK_SECRET_PARAMETER,
+                names.secret_parameter.clone(),
+            ),
+            (env::RUST_LOG, "info".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(routes) = &settings.routes {
+            variables.insert(env::ROUTES.to_owned(), routes.clone());
+        }
+        let plan = Plan {
+            settings,
+            names,
+            tags,
+            variables,
+        };
+        let bytes = plan.environment_bytes();
+        if bytes > MAX_ENVIRONMENT_BYTES {
+            return Err(PlanError { bytes });
+        }
+        Ok(plan)
+    }
+
+    /// The size Lambda counts for the function's environment (names and values), with the state
+    /// table's name, which is chosen here.
+    fn environment_bytes(&self) -> usize {
+        let known: usize = self.variables.iter().map(|(k, v)| k.len() + v.len()).sum();
+        known + env::STATE_TABLE.len() + self.names.state_table.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Architecture;
+    use relay_core::contract::MAX_ROUTES_BYTES;
+
+    fn settings(routes: Option<String>) -> Settings {
+        Settings {
+            slack_channel: "#ops".into(),
+            has_webhook_secret: true,
+            architecture: Architecture::Arm64,
+            log_retention_days: 30,
+            handler_zip: None,
+            routes,
+            register_webhook: None,
+        }
+    }
+
+    #[test]
+    fn the_environment_is_measured_whole_names_and_values() {
+        let bare = Plan::new("relay", "dev", settings(None)).unwrap();
+        let expected: usize = [
+            ("SLACK_CHANNEL", "#ops"),
+            ("SLACK_TOKEN_PARAMETER", "/relay/dev/slack-token"),
+            (
+                "PULUMI_WEBHOOK_SECRET_PARAMETER",
+                "/relay/dev/webhook-secret",
+            ),
+            ("RUST_LOG", "info"),
+            ("STATE_TABLE", "relay-dev-state"),
+        ]
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+        assert_eq!(bare.environment_bytes(), expected);
+        let routes = r##"[{"stack":"*-prod","channel":"#p"}]"##.to_owned();
+        let with_routes = Plan::new("relay", "dev", settings(Some(routes.clone()))).unwrap();
+        assert_eq!(
+            with_routes.environment_bytes(),
+            expected + "ROUTES".len() + routes.len()
+        );
+    }
+
+    #[test]
+    fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
+        // The routes limit leaves room for the other variables even when the project and stack
+        // names are as long as Pulumi allows (100 characters each).
+        let long = "x".repeat(100);
+        let routes = "r".repeat(MAX_ROUTES_BYTES);
+        assert!(Plan::new(&long, &long, settings(Some(routes))).is_ok());
+    }
+
+    #[test]
+    fn an_environment_over_lambdas_limit_is_refused_before_anything_is_declared() {
+        let long = "x".repeat(2000);
+        let err = Plan::new(&long, "dev", settings(Some("r".repeat(MAX_ROUTES_BYTES)))).err();
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("AWS allows 4096 in all")),
+            "the environment must not fit"
+        );
+    }
+
+    #[test]
+    fn names_keep_to_what_aws_accepts() {
+        let names = Names::new("my app", "prod/eu");
+        assert_eq!(names.prefix, "my-app-prod-eu");
+        assert_eq!(names.token_parameter, "/my-app/prod-eu/slack-token");
+        assert!(Names::new(&"x".repeat(100), "s").function.len() <= MAX_FUNCTION_NAME);
+    }
+}
