@@ -668,23 +668,6 @@ fn assert_within_slack_limits(message: &Message) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Every text of the message: the fallback, then each block's texts.
-fn all_texts(message: &Message) -> Vec<&str> {
-    let mut texts = vec![message.text()];
-    for block in message.blocks() {
-        match block {
-            Block::Header { text } => texts.push(text.as_str()),
-            Block::Section { text, fields } => {
-                texts.extend(text.iter().map(Text::as_str));
-                texts.extend(fields.iter().map(Text::as_str));
-            }
-            Block::Context { elements } => texts.extend(elements.iter().map(Text::as_str)),
-            Block::Divider => {}
-        }
-    }
-    texts
-}
-
 /// Slack's mrkdwn escaping, written out independently of `format::escape`: `&<>` become entities
 /// and a backtick becomes `ˋ` (U+02CB), so payload text can neither form markup nor end a code
 /// block.
@@ -814,7 +797,7 @@ fn assert_no_markup_from_the_payload(
             "<!date^{ts}^{{date_short_pretty}} at {{time_secs}}|at Unix time {ts}>"
         ));
     }
-    for text in all_texts(&relayed.message) {
+    for text in relayed.message.texts() {
         let mut rest = text;
         while let Some(at) = rest.find(['<', '>']) {
             let tail = &rest[at..];

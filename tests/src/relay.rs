@@ -153,6 +153,22 @@ pub fn handler_binary() -> PathBuf {
 /// A binary of this workspace's package `package` (its binary has the same name), as built by
 /// `cargo test --workspace` (the README's test command) next to the tests. A binary older than
 /// its package's sources fails the test rather than testing stale code.
+/// Runs the relay binary with only `env` until it exits (start-up errors); returns (success,
+/// stderr).
+pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
+    let output = Command::new(handler_binary())
+        .args(["--listen", "127.0.0.1:0"])
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the relay binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 pub fn workspace_binary(package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     // target/<profile>/deps/<test> → target/<profile>/<package>

@@ -1,10 +1,10 @@
 //! The real `handler` binary as a local server: the one-command local run, `--dry-run`, start-up
 //! errors that name the variable to fix, structured logs without secrets, graceful shutdown.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use relay_tests::fake_slack::{self, FakeSlack};
-use relay_tests::relay::{Delivery, Process, handler_binary};
+use relay_tests::relay::{Delivery, Process, handler_binary, run_to_exit};
 use relay_tests::{SECRET, fixture};
 
 fn slack_env(slack: &FakeSlack) -> Vec<(&'static str, String)> {
@@ -87,21 +87,6 @@ async fn dry_run_prints_and_returns_the_message_without_a_token() {
         stderr.contains("no webhook secret is set"),
         "warns once at start-up:\n{stderr}"
     );
-}
-
-/// Runs the binary to completion with `env` and returns (success, stderr).
-fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
-    let output = Command::new(handler_binary())
-        .args(["--listen", "127.0.0.1:0"])
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[test]

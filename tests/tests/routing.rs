@@ -2,10 +2,8 @@
 //! purpose (200 with the rule's name, nothing posted, one log line), mentions on failures only,
 //! and a bad rule stops start-up with a message naming it.
 
-use std::process::{Command, Stdio};
-
 use relay_tests::fake_slack::{self, FakeSlack};
-use relay_tests::relay::{Delivery, Process, handler_binary};
+use relay_tests::relay::{Delivery, Process, run_to_exit};
 use relay_tests::{SECRET, fixture};
 use serde_json::Value;
 
@@ -184,26 +182,18 @@ async fn dry_run_shows_the_channel_and_rule_a_route_chose() {
     assert_eq!(printed["channel"], "#deploys");
 }
 
-/// Runs the binary until it exits; returns (success, stderr).
-fn run_to_exit(routes: &str) -> (bool, String) {
-    let output = Command::new(handler_binary())
-        .args(["--listen", "127.0.0.1:0"])
-        .env_clear()
-        .env("SLACK_TOKEN", "xoxb-secret-value")
-        .env("SLACK_CHANNEL", "#ops")
-        .env("ROUTES", routes)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// The binary with a token, a channel and `routes`, run until it exits.
+fn with_routes(routes: &str) -> (bool, String) {
+    run_to_exit(&[
+        ("SLACK_TOKEN", "xoxb-secret-value"),
+        ("SLACK_CHANNEL", "#ops"),
+        ("ROUTES", routes),
+    ])
 }
 
 #[test]
 fn invalid_routes_stop_start_up_with_a_message_naming_the_rule() {
-    let (ok, stderr) = run_to_exit(
+    let (ok, stderr) = with_routes(
         r##"[{"name": "prod", "stack": "*-prod", "channel": "#alerts"},
              {"name": "pager", "events": ["update_failure"], "mention": "@here"}]"##,
     );
@@ -219,7 +209,7 @@ fn invalid_routes_stop_start_up_with_a_message_naming_the_rule() {
 
 #[test]
 fn a_typo_in_a_field_name_stops_start_up_instead_of_routing_to_the_default() {
-    let (ok, stderr) = run_to_exit(r##"[{"stack": "*-prod", "chanel": "#alerts"}]"##);
+    let (ok, stderr) = with_routes(r##"[{"stack": "*-prod", "chanel": "#alerts"}]"##);
     assert!(!ok);
     assert!(
         stderr.contains("ROUTES is not valid: rule routes[0]: unknown field `chanel`"),

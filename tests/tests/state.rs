@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use handler::config::{Output, StateSettings};
 use handler::slack::RetryPolicy;
-use handler::state::{Anchor, StateTable};
+use handler::state::StateTable;
 use relay_core::channel_rules::ChannelRules;
 use relay_tests::fake_slack::{self, FakeSlack, Reply};
 use relay_tests::fixture;
@@ -406,21 +406,35 @@ async fn an_update_without_a_preview_is_a_new_message() {
 #[tokio::test]
 async fn a_preview_older_than_the_thread_window_is_not_replied_under() {
     let s = setup().await;
-    let key = relay_core::contract::state_table::preview_key("o", "p", "s").unwrap();
-    let anchor = Anchor {
-        posted: handler::slack::Posted {
-            channel: fake_slack::CHANNEL_ID.into(),
-            ts: "1.1".into(),
-        },
-        requested_channel: fake_slack::CHANNEL.into(),
-        rank: 0,
-    };
-    s.table.anchor(&key, &anchor, HOUR).await.unwrap();
-    assert_eq!(s.table.find(&key).await.unwrap(), Some(anchor.clone()));
-
-    // Expired but not yet removed by DynamoDB's TTL sweep, which can lag by days.
+    s.send("stack_preview", "stack_preview-succeeded", "id-1")
+        .await;
+    // The window has passed: the preview's record is expired, though DynamoDB's TTL sweep (which
+    // can lag by days) has not removed it yet.
+    let preview = relay_core::event::Event::parse(
+        relay_core::event::Kind::StackPreview,
+        &fixture("stack_preview-succeeded"),
+    )
+    .unwrap();
+    let origin = preview.origin();
+    let key = relay_core::contract::state_table::preview_key(
+        origin.organization.unwrap(),
+        origin.project.unwrap(),
+        origin.stack.unwrap(),
+    )
+    .unwrap();
+    let anchor = s
+        .table
+        .find(&key)
+        .await
+        .unwrap()
+        .expect("the preview is kept");
     s.table.anchor(&key, &anchor, Duration::ZERO).await.unwrap();
-    assert_eq!(s.table.find(&key).await.unwrap(), None);
+
+    let update = s
+        .send("stack_update", "stack_update-succeeded", "id-2")
+        .await;
+    assert_eq!((update.status, outcome(&update)), (200, "posted"));
+    assert_eq!(s.slack.posts()[1].thread_ts(), None);
 }
 
 // ---- the binary ---------------------------------------------------------------------------

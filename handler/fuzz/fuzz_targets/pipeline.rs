@@ -172,19 +172,7 @@ fn check_no_markup_from_the_payload(event: &Event, message: &Message) {
             "<!date^{ts}^{{date_short_pretty}} at {{time_secs}}|at Unix time {ts}>"
         ));
     }
-    let mut texts = vec![message.text()];
-    for block in message.blocks() {
-        match block {
-            Block::Header { text } => texts.push(text.as_str()),
-            Block::Section { text, fields } => {
-                texts.extend(text.iter().map(Text::as_str));
-                texts.extend(fields.iter().map(Text::as_str));
-            }
-            Block::Context { elements } => texts.extend(elements.iter().map(Text::as_str)),
-            Block::Divider => {}
-        }
-    }
-    for text in texts {
+    for text in message.texts() {
         let mut rest = text;
         while let Some(at) = rest.find(['<', '>']) {
             let tail = &rest[at..];

@@ -218,24 +218,12 @@ fn changes_line(changes: &ResourceChanges, planned: bool) -> String {
 mod tests {
     use super::*;
     use crate::event::{Event, Filter};
-    use crate::slack::Block;
     use crate::testing::event;
 
+    /// The texts of the event's message, without the fallback.
     fn texts(event: &Event) -> Vec<String> {
         let message = super::super::message(event, None);
-        message
-            .blocks()
-            .iter()
-            .flat_map(|b| match b {
-                Block::Header { text } => vec![text.as_str().to_owned()],
-                Block::Section { text, fields } => text
-                    .iter()
-                    .chain(fields)
-                    .map(|t| t.as_str().to_owned())
-                    .collect(),
-                _ => vec![],
-            })
-            .collect()
+        message.texts().skip(1).map(str::to_owned).collect()
     }
 
     #[test]

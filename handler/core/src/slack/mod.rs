@@ -82,6 +82,11 @@ impl Message {
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
     }
+
+    /// Every text a reader can see: the fallback, then each block's, in order.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.text.as_str()).chain(self.blocks.iter().flat_map(Block::texts))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +108,18 @@ pub enum Block {
 }
 
 impl Block {
+    /// The block's texts, in order.
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            Block::Header { text } => vec![text.as_str()],
+            Block::Section { text, fields } => {
+                text.iter().chain(fields).map(Text::as_str).collect()
+            }
+            Block::Context { elements } => elements.iter().map(Text::as_str).collect(),
+            Block::Divider => Vec::new(),
+        }
+    }
+
     /// A header; `text` is plain text (emoji shortcodes allowed), cut to 150 characters.
     pub fn header(text: impl Into<String>) -> Block {
         Block::Header {
