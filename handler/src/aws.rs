@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_clients_need_credentials_and_a_region_from_the_environment() {
-        let http = crate::http::client().unwrap();
+        let http = crate::http::client(crate::http::Roots::BuiltIn).unwrap();
         fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
             let vars: Vec<(String, String)> = vars
                 .iter()

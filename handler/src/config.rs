@@ -138,13 +138,27 @@ pub async fn load<S: ParameterStore>(
     let needs_ssm = (!dry_run && token.1.is_some()) || secret.1.is_some();
     let ssm = if needs_ssm { Some(ssm().await) } else { None };
 
-    let webhook_secret = secret_from(
-        &ssm,
-        (PULUMI_WEBHOOK_SECRET, secret.0),
-        (PULUMI_WEBHOOK_SECRET_PARAMETER, secret.1),
-    )
-    .await?
-    .map(WebhookSecret::new);
+    // Both parameters at once: a cold start waits for one round trip to SSM, not two.
+    let token_lookup = async {
+        if dry_run {
+            return Ok(None);
+        }
+        secret_from(
+            &ssm,
+            (SLACK_TOKEN, token.0),
+            (SLACK_TOKEN_PARAMETER, token.1),
+        )
+        .await
+    };
+    let (webhook_secret, token) = tokio::join!(
+        secret_from(
+            &ssm,
+            (PULUMI_WEBHOOK_SECRET, secret.0),
+            (PULUMI_WEBHOOK_SECRET_PARAMETER, secret.1),
+        ),
+        token_lookup
+    );
+    let webhook_secret = webhook_secret?.map(WebhookSecret::new);
 
     let output = if dry_run {
         Output::DryRun { channel }
@@ -153,13 +167,7 @@ pub async fn load<S: ParameterStore>(
             var: SLACK_CHANNEL,
             hint: "set it to the Slack channel to post to, e.g. #ops or C0123456789",
         })?;
-        let token = secret_from(
-            &ssm,
-            (SLACK_TOKEN, token.0),
-            (SLACK_TOKEN_PARAMETER, token.1),
-        )
-        .await?
-        .ok_or(ConfigError::Missing {
+        let token = token?.ok_or(ConfigError::Missing {
             var: SLACK_TOKEN,
             hint: "set SLACK_TOKEN to a Slack bot token (xoxb-…), or SLACK_TOKEN_PARAMETER \
                        to the name of an SSM SecureString holding it; or run with --dry-run",

@@ -42,9 +42,9 @@ impl Clients {
 
     /// The process's own environment.
     pub fn from_env() -> Result<Clients, reqwest::Error> {
-        Ok(Clients::new(crate::http::client()?, |name| {
-            std::env::var(name).ok()
-        }))
+        let var = |name: &str| std::env::var(name).ok();
+        let http = crate::http::client(crate::http::Roots::from_env(var))?;
+        Ok(Clients::new(http, var))
     }
 
     pub fn http(&self) -> &reqwest::Client {

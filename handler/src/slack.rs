@@ -383,7 +383,7 @@ mod tests {
     use super::*;
 
     fn http() -> reqwest::Client {
-        crate::http::client().unwrap()
+        crate::http::client(crate::http::Roots::BuiltIn).unwrap()
     }
 
     #[test]

@@ -71,11 +71,14 @@ impl Moto {
 
     /// What the relay calls out to, its AWS pointed at moto.
     pub fn clients(&self) -> Clients {
-        Clients::new(handler::http::client().expect("an HTTP client"), self.var())
+        Clients::new(
+            handler::http::client(handler::http::Roots::BuiltIn).expect("an HTTP client"),
+            self.var(),
+        )
     }
 
     fn aws(&self) -> Aws {
-        let http = handler::http::client().expect("an HTTP client");
+        let http = handler::http::client(handler::http::Roots::BuiltIn).expect("an HTTP client");
         Aws::from_env(self.var(), &http).expect("complete AWS environment")
     }
 

@@ -58,7 +58,10 @@ impl Drop for InProcess {
 impl InProcess {
     /// The relay of `config`, without AWS (no SSM parameters, no state table).
     pub async fn start(config: Config) -> InProcess {
-        let clients = Clients::new(handler::http::client().expect("an HTTP client"), |_| None);
+        let clients = Clients::new(
+            handler::http::client(handler::http::Roots::BuiltIn).expect("an HTTP client"),
+            |_| None,
+        );
         InProcess::start_with(config, &clients).await
     }
 
