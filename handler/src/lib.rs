@@ -1,16 +1,17 @@
-//! Relays Pulumi Cloud webhooks to Slack.
+//! Relays Pulumi Cloud webhooks to Slack: the adapters around [`relay_core`]'s rules.
 //!
 //! [`app::router`] is the whole service; `main.rs` only chooses whether Lambda or a local socket
 //! feeds it. Each module owns one concept:
+//! - [`app`]: HTTP in (a request into a delivery) and out (an outcome into an answer);
+//! - [`pipeline`]: one delivery, from signature check to Slack, the one path of every relay;
+//! - [`relay`]: the relay as configured, and the [`relay::Clients`] it calls out through;
 //! - [`config`]: settings from the environment and SSM Parameter Store;
-//! - [`verify`]: `Pulumi-Webhook-Signature` checks;
-//! - [`event`]: typed webhook payloads and the Pulumi filter names they answer to;
-//! - [`routes`]: which channel an event goes to, whom it notifies, or whether it is muted;
-//! - [`format`]: Slack Block Kit messages within Slack's limits;
+//! - [`http`]: the one HTTP client (TLS roots, pool) that Slack and AWS are called through;
+//! - [`aws`]: the AWS clients over it;
 //! - [`slack`]: the `chat.postMessage` / `chat.update` client with retries and a deadline;
 //! - [`state`]: delivery state in DynamoDB (claims per delivery id, living messages' places);
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
-//! - [`aws_http`]: the AWS SDK's HTTP client, sending through the same reqwest stack.
+//! - [`log`]: one flat JSON line per delivery.
 
 pub mod app;
 pub mod aws;

@@ -153,9 +153,6 @@ pub fn handler_binary() -> PathBuf {
     workspace_binary("handler")
 }
 
-/// A binary of this workspace's package `package` (its binary has the same name), as built by
-/// `cargo test --workspace` (the README's test command) next to the tests. A binary older than
-/// its package's sources fails the test rather than testing stale code.
 /// Runs the relay binary with only `env` until it exits (start-up errors); returns (success,
 /// stderr).
 pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
@@ -172,6 +169,9 @@ pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
     )
 }
 
+/// A binary of this workspace's package `package` (its binary has the same name), as built by
+/// `cargo test --workspace` (the README's test command) next to the tests. A binary older than
+/// its package's sources fails the test rather than testing stale code.
 pub fn workspace_binary(package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     // target/<profile>/deps/<test> → target/<profile>/<package>
