@@ -402,6 +402,18 @@ struct LoadResult {
     peak_rss_kib: Option<u64>,
 }
 
+/// The CPU per request column, in µs.
+fn cpu_cell(r: &LoadResult) -> String {
+    r.cpu_per_req
+        .map_or("-".into(), |c| format!("{:.1}", c.as_secs_f64() * 1e6))
+}
+
+/// The peak RSS column, in MiB.
+fn rss_cell(r: &LoadResult) -> String {
+    r.peak_rss_kib
+        .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
 fn webhook_requests(url: String) -> MakeRequest {
     // One signed delivery per kind in the mix; each request gets its own id below.
     let shots = relay_tests::load::signed_mix("bench", MIX.len());
@@ -614,10 +626,8 @@ fn main() {
             ms(r.p50),
             ms(r.p99),
             r.failed,
-            r.cpu_per_req
-                .map_or("-".into(), |c| format!("{:.1}", c.as_secs_f64() * 1e6)),
-            r.peak_rss_kib
-                .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+            cpu_cell(r),
+            rss_cell(r),
         );
     }
     println!("\n### Ratios, pair by pair\n");
@@ -667,10 +677,8 @@ fn main() {
                 ms(r.p50),
                 ms(r.p99),
                 r.failed,
-                r.cpu_per_req
-                    .map_or("-".into(), |c| format!("{:.1}", c.as_secs_f64() * 1e6)),
-                r.peak_rss_kib
-                    .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+                cpu_cell(r),
+                rss_cell(r),
             );
         }
         println!(
