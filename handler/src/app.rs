@@ -31,10 +31,12 @@ pub const BANNER: &str = concat!(
     ": POST Pulumi Cloud webhooks here\n"
 );
 
-/// The relay's routes: `GET /` (health banner) and `POST /` (webhooks); JSON 404/405 elsewhere.
+/// The relay's routes: `GET /` (health banner), `POST /` (webhooks) and `GET /status` (the
+/// queue); JSON 404/405 elsewhere.
 pub fn router(relay: Arc<Relay>) -> Router {
     Router::new()
         .route("/", get(banner).post(receive))
+        .route("/status", get(status))
         .fallback(|| async {
             Refusal::new(
                 StatusCode::NOT_FOUND,
@@ -56,9 +58,36 @@ async fn banner() -> &'static str {
     BANNER
 }
 
+/// The queue at a glance: counts and the last Slack error, no payloads and no secrets. Without
+/// a queue every delivery was answered as it came, and there is nothing to show.
+async fn status(State(relay): State<Arc<Relay>>) -> Response {
+    let Some(queue) = relay.queue() else {
+        return axum::Json(json!({ "ok": true, "queue": false })).into_response();
+    };
+    match queue.status().await {
+        Ok(status) => {
+            let mut body = serde_json::to_value(status).unwrap_or_default();
+            body["ok"] = json!(true);
+            body["queue"] = json!(true);
+            axum::Json(body).into_response()
+        }
+        Err(error) => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_unavailable",
+            error.to_string(),
+        )
+        .into_response(),
+    }
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let body = json!({ "ok": false, "error": self.code, "message": self.message });
+        let mut body = json!({ "ok": false, "error": self.code, "message": self.message });
+        if let Some(id) = self.dead_letter {
+            // Kept: `handler replay <id>` posts it once the cause is fixed.
+            body["dead_letter"] = json!(true);
+            body["id"] = json!(id);
+        }
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             response
@@ -103,6 +132,11 @@ impl IntoResponse for Delivered {
             Delivered::Muted { rule } => {
                 axum::Json(json!({ "ok": true, "muted": rule })).into_response()
             }
+            Delivered::Queued { id } => (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({ "ok": true, "queued": true, "id": id })),
+            )
+                .into_response(),
         }
     }
 }
@@ -145,14 +179,20 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
         match result {
             Ok(delivered) => {
                 let outcome = delivered.outcome();
+                let response = delivered.into_response();
+                let status = response.status().as_u16();
                 // One line per delivery; the message says whether it reached Slack.
-                let message = if outcome == "muted" {
-                    "muted"
-                } else {
-                    "delivered"
-                };
-                tracing::info!(outcome, status = 200, latency_ms, "{message}");
-                delivered.into_response()
+                match outcome {
+                    "muted" => tracing::info!(outcome, status, latency_ms, "muted"),
+                    "queued" => tracing::warn!(
+                        outcome,
+                        status,
+                        latency_ms,
+                        "queued: Slack did not take it in time; retrying in the background"
+                    ),
+                    _ => tracing::info!(outcome, status, latency_ms, "delivered"),
+                }
+                response
             }
             Err(refusal) => {
                 let status = refusal.status.as_u16();

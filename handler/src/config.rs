@@ -14,6 +14,7 @@ use relay_core::verify::WebhookSecret;
 
 pub use relay_core::contract::env::*;
 use relay_core::contract::{DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_SLACK_API_URL};
+use relay_core::retry::RetrySchedule;
 
 #[derive(Debug)]
 pub struct Config {
@@ -24,13 +25,28 @@ pub struct Config {
     pub rules: ChannelRules,
     /// Set when `STATE_TABLE` is (never in a dry run, which posts nothing).
     pub state: Option<StateSettings>,
+    /// How long after a preview its stack's update replies in its thread (`PREVIEW_THREAD_MINUTES`),
+    /// wherever delivery state is kept.
+    pub thread_window: Duration,
+    /// When queued deliveries are retried (`RETRY_FIRST_MS`, `RETRY_MAX_MS`, `RETRY_FOR_MINUTES`).
+    pub retry: RetrySchedule,
+    /// The self-hosted relay's data directory (`--data-dir`): its queue and dead letters, and its
+    /// delivery state unless `STATE_TABLE` names a table. Not read from the environment: the
+    /// binary sets it for `--listen`, never on Lambda or in a dry run.
+    pub data_dir: Option<DataDirSettings>,
 }
 
-/// Where delivery state lives and how long a preview waits for its update.
+/// The DynamoDB table delivery state lives in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateSettings {
     pub table: String,
-    pub thread_window: Duration,
+}
+
+/// Where the data directory is, and the most its database may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDirSettings {
+    pub path: std::path::PathBuf,
+    pub max_bytes: Option<u64>,
 }
 
 /// Where formatted messages go.
@@ -126,10 +142,11 @@ pub async fn load<S: ParameterStore>(
     let state = match var(STATE_TABLE)? {
         Some(table) if !dry_run => Some(StateSettings {
             table: valid_table_name(table.trim())?,
-            thread_window: thread_window(var(PREVIEW_THREAD_MINUTES)?)?,
         }),
         _ => None,
     };
+    let thread_window = thread_window(var(PREVIEW_THREAD_MINUTES)?)?;
+    let retry = retry_schedule(&var)?;
     let token = (var(SLACK_TOKEN)?, var(SLACK_TOKEN_PARAMETER)?);
     let secret = (
         var(PULUMI_WEBHOOK_SECRET)?,
@@ -207,6 +224,51 @@ pub async fn load<S: ParameterStore>(
         webhook_secret,
         rules,
         state,
+        thread_window,
+        retry,
+        data_dir: None,
+    })
+}
+
+/// `RETRY_FIRST_MS`, `RETRY_MAX_MS` and `RETRY_FOR_MINUTES`, each defaulting on its own.
+fn retry_schedule(
+    var: &impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+) -> Result<RetrySchedule, ConfigError> {
+    let number = |name: &'static str, range: std::ops::RangeInclusive<u64>, unit: &str| {
+        let Some(value) = var(name)? else {
+            return Ok(None);
+        };
+        match value.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ConfigError::Invalid {
+                var: name,
+                why: format!(
+                    "{value:?} is not a whole number of {unit} from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    };
+    let defaults = RetrySchedule::default();
+    let first = number(RETRY_FIRST_MS, 1..=86_400_000, "milliseconds")?
+        .map_or(defaults.first, Duration::from_millis);
+    let max = number(RETRY_MAX_MS, 1..=86_400_000, "milliseconds")?
+        .map_or(defaults.max, Duration::from_millis);
+    let minutes = number(RETRY_FOR_MINUTES, 1..=20_160, "minutes")?;
+    if max < first {
+        return Err(ConfigError::Invalid {
+            var: RETRY_MAX_MS,
+            why: format!(
+                "it is shorter than RETRY_FIRST_MS ({} ms): the wait only grows",
+                first.as_millis()
+            ),
+        });
+    }
+    Ok(RetrySchedule {
+        first,
+        max,
+        give_up_after: minutes.map_or(defaults.give_up_after, |m| Duration::from_secs(m * 60)),
     })
 }
 
@@ -324,7 +386,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_state_table_comes_with_the_default_thread_window() {
+    async fn a_state_table_and_the_default_thread_window() {
         let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
         let config = load_with(
             &[&base[..], &[("STATE_TABLE", "relay-state")]].concat(),
@@ -336,9 +398,9 @@ mod tests {
             config.state,
             Some(StateSettings {
                 table: "relay-state".into(),
-                thread_window: Duration::from_secs(3600),
             })
         );
+        assert_eq!(config.thread_window, Duration::from_secs(3600));
         let unset = load_with(&base, false).await.unwrap();
         assert_eq!(unset.state, None, "no table, no state");
     }
@@ -366,6 +428,44 @@ mod tests {
                 .starts_with("PREVIEW_THREAD_MINUTES is not valid"),
             "{window}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_retry_schedule_defaults_to_the_issue_s_and_each_setting_is_checked() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let config = load_with(&base, false).await.unwrap();
+        assert_eq!(config.retry, RetrySchedule::default());
+        let set = [
+            ("RETRY_FIRST_MS", "50"),
+            ("RETRY_MAX_MS", "400"),
+            ("RETRY_FOR_MINUTES", "2"),
+        ];
+        let config = load_with(&[&base[..], &set[..]].concat(), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            config.retry,
+            RetrySchedule {
+                first: Duration::from_millis(50),
+                max: Duration::from_millis(400),
+                give_up_after: Duration::from_secs(120),
+            }
+        );
+        for (var, value, says) in [
+            ("RETRY_FIRST_MS", "soon", "RETRY_FIRST_MS is not valid"),
+            ("RETRY_FOR_MINUTES", "0", "RETRY_FOR_MINUTES is not valid"),
+            (
+                "RETRY_MAX_MS",
+                "10",
+                "RETRY_MAX_MS is not valid: it is shorter",
+            ),
+        ] {
+            let bad = [("RETRY_FIRST_MS", "50"), (var, value)];
+            let error = load_with(&[&base[..], &bad[..]].concat(), false)
+                .await
+                .unwrap_err();
+            assert!(error.to_string().starts_with(says), "{error}");
+        }
     }
 
     #[tokio::test]

@@ -9,17 +9,23 @@
 //! - [`http`]: the one HTTP client (TLS roots, pool) that Slack and AWS are called through;
 //! - [`aws`]: the AWS clients over it;
 //! - [`slack`]: the `chat.postMessage` / `chat.update` client with retries and a deadline;
-//! - [`state`]: delivery state in DynamoDB (claims per delivery id, living messages' places);
+//! - [`state`]: delivery state (claims per delivery id, living messages' places), in DynamoDB or
+//!   in the data directory;
+//! - [`queue`]: deliveries Slack did not take, retried in the background, and dead letters;
+//! - `data_dir`: the self-hosted relay's SQLite database, which holds the queue and the state;
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
 //! - [`log`]: one flat JSON line per delivery.
 
 pub mod app;
 pub mod aws;
 pub mod config;
+#[cfg(feature = "local-store")]
+pub mod data_dir;
 pub mod http;
 pub mod living;
 pub mod log;
 pub mod pipeline;
+pub mod queue;
 pub mod relay;
 pub mod slack;
 pub mod state;

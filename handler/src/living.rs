@@ -1,4 +1,4 @@
-//! How an event reaches Slack when the relay keeps state ([`crate::state`]): each Pulumi delivery
+//! How an event reaches Slack when the relay keeps delivery state ([`crate::state`]): each Pulumi delivery
 //! is posted exactly once, a deployment keeps one message edited in place as it goes queued →
 //! running → succeeded/failed, and a stack's update replies in the thread of the preview before it.
 //!
@@ -12,7 +12,9 @@ use relay_core::contract::state_table::{self as keys, DEPLOYMENT_TTL};
 use relay_core::event::{Event, Phase};
 use relay_core::slack::Message;
 
-use crate::state::{Anchor, Claim, Reservation, StateError, StateTable};
+use relay_core::retry::Verdict;
+
+use crate::state::{Anchor, Claim, Reservation, State, StateError};
 
 /// What happened to the event in Slack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +54,7 @@ impl Outcome {
     }
 }
 
-/// Why an event was not delivered; every case asks Pulumi to redeliver except Slack refusals.
+/// Why an event was not delivered; every case is worth another attempt except Slack refusals.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     #[error(transparent)]
@@ -65,6 +67,33 @@ pub enum Failure {
     /// The deployment's first message was still being posted by another invocation.
     #[error("the deployment's first message is still being posted by another invocation")]
     Busy { retry_after: Duration },
+}
+
+impl Failure {
+    /// The code an answer and a dead letter give: Slack's own where it gave one.
+    pub fn code(&self) -> &str {
+        match self {
+            Failure::Slack(error) => error.code(),
+            Failure::State(_) => "state_unavailable",
+            Failure::InFlight { .. } => "delivery_in_progress",
+            Failure::Busy { .. } => "message_in_progress",
+        }
+    }
+
+    /// Whether another attempt can succeed, and when at the earliest.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Failure::Slack(SlackError::Rejected { .. }) => Verdict::DeadLetter,
+            Failure::Slack(SlackError::RateLimited { retry_after, .. }) => Verdict::Retry {
+                retry_after: *retry_after,
+            },
+            Failure::Slack(SlackError::Unavailable { .. } | SlackError::BadResponse { .. })
+            | Failure::State(_) => Verdict::Retry { retry_after: None },
+            Failure::InFlight { retry_after } | Failure::Busy { retry_after } => Verdict::Retry {
+                retry_after: Some(*retry_after),
+            },
+        }
+    }
 }
 
 /// How events reach Slack: one new message each, or, with a state table, through [`Living`].
@@ -96,10 +125,10 @@ impl Slack {
     }
 }
 
-/// The stateful sink: a Slack client and the state table, with the relay's timing settings.
+/// The stateful sink: a Slack client and the delivery state, with the relay's timing settings.
 pub struct Living {
     pub slack: SlackClient,
-    pub state: StateTable,
+    pub state: State,
     /// How long after a preview its stack's update replies in its thread.
     pub thread_window: Duration,
     /// How long a delivery claim lasts: longer than any one delivery can take.

@@ -1,12 +1,13 @@
 //! The relay's binary: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else a local server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use handler::app::router;
-use handler::config;
+use handler::config::{self, DataDirSettings};
 use handler::relay::{Clients, Relay};
 use relay_core::contract::env;
 use tracing_subscriber::filter::Targets;
@@ -21,6 +22,35 @@ struct Args {
     /// Format messages and print them instead of posting to Slack; needs no token.
     #[arg(long)]
     dry_run: bool,
+    /// The local server's data directory: its delivery queue, dead letters and delivery state
+    /// (created if missing; one serving relay per directory).
+    #[arg(long, global = true, default_value = "relay-data")]
+    data_dir: PathBuf,
+    /// The most the data directory's database may grow to, in MiB; past it deliveries Slack
+    /// does not take at once are answered 503 (default: as much as the disk holds).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_data_mb: Option<u64>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Lists the dead letters in --data-dir (works while a relay serves from it).
+    DeadLetters {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queues dead letters again; the relay serving from --data-dir posts them, exactly once.
+    Replay {
+        /// Queue ids, as `dead-letters` lists them.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 // One thread: Lambda hands a container one request at a time, and a webhook relay's local load is far
@@ -29,6 +59,12 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(_command) = &args.command {
+        #[cfg(feature = "local-store")]
+        return commands::run(_command, &args.data_dir);
+        #[cfg(not(feature = "local-store"))]
+        anyhow::bail!("this build has no data directory (built without the local-store feature)");
+    }
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     // `Targets` takes RUST_LOG's `target=level,level` form without the regex engine that
     // `EnvFilter` brings (a measurable part of the Lambda zip; see BENCHMARKS.md).
@@ -46,13 +82,27 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("the relay's configuration is incomplete")?;
-    let relay = Relay::new(config, &clients).context("the relay cannot start")?;
+    let mut config = config;
+    if !on_lambda && !args.dry_run {
+        config.data_dir = Some(DataDirSettings {
+            path: args.data_dir.clone(),
+            max_bytes: args.max_data_mb.map(|mb| mb * 1024 * 1024),
+        });
+    }
+    let relay = Arc::new(Relay::new(config, &clients).context("the relay cannot start")?);
     if !relay.rules().is_empty() {
         let rules: Vec<&str> = relay.rules().names().collect();
         tracing::info!(rules = %rules.join(", "), "routes loaded");
     }
-    if let Some((table, _)) = relay.state() {
-        tracing::info!(table, "delivery state kept in DynamoDB");
+    if let Some((store, _)) = relay.state() {
+        tracing::info!(store, "delivery state kept (exactly-once, living messages)");
+    }
+    if let Some(queue) = relay.queue() {
+        tracing::info!(
+            data_dir = %args.data_dir.display(),
+            "deliveries Slack does not take in time are queued and retried"
+        );
+        tokio::spawn(handler::queue::worker::run(relay.clone(), queue.clone()));
     }
     if !relay.checks_signatures() {
         tracing::warn!(
@@ -60,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
              every request is accepted unsigned; use this only locally"
         );
     }
-    let app = router(Arc::new(relay));
+    let app = router(relay);
 
     if on_lambda {
         return lambda_http::run(app)
@@ -76,6 +126,78 @@ async fn main() -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")
+}
+
+/// `dead-letters` and `replay`: read and write the data directory a relay may be serving from.
+#[cfg(feature = "local-store")]
+mod commands {
+    use std::path::Path;
+
+    use anyhow::Context;
+    use handler::data_dir::{DATABASE, DataDir, Opener};
+    use handler::queue::local::LocalQueue;
+
+    use super::Command;
+
+    pub fn run(command: &Command, dir: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            dir.join(DATABASE).exists(),
+            "{} holds no relay data (no {DATABASE}): give the --data-dir the relay serves from",
+            dir.display()
+        );
+        let data = DataDir::open(dir, Opener::Command, None)?;
+        let queue = LocalQueue::new(data);
+        match command {
+            Command::DeadLetters { json } => {
+                let letters = queue.dead_letters()?;
+                if *json {
+                    for letter in &letters {
+                        println!("{}", serde_json::to_string(letter)?);
+                    }
+                    return Ok(());
+                }
+                println!(
+                    "id\tkind\torganization/project/stack\terror\tattempts\tfirst attempt\tlast attempt"
+                );
+                for l in &letters {
+                    let place = [&l.organization, &l.project, &l.stack]
+                        .map(|p| p.as_deref().unwrap_or("-"))
+                        .join("/");
+                    println!(
+                        "{}\t{}\t{place}\t{}\t{}\t{}\t{}",
+                        l.id,
+                        l.kind,
+                        l.error.as_deref().unwrap_or("-"),
+                        l.attempts,
+                        l.first_attempt.as_deref().unwrap_or("-"),
+                        l.last_attempt.as_deref().unwrap_or("-"),
+                    );
+                }
+                eprintln!("{} dead letter(s) in {}", letters.len(), dir.display());
+                Ok(())
+            }
+            Command::Replay { ids, all } => {
+                let replayed = queue
+                    .replay((!all).then_some(ids.as_slice()))
+                    .context("could not re-queue")?;
+                println!(
+                    "re-queued {}: {}",
+                    replayed.requeued.len(),
+                    replayed.requeued.join(" ")
+                );
+                eprintln!(
+                    "the relay serving from {} posts them (each at most once per Pulumi-Webhook-ID)",
+                    dir.display()
+                );
+                anyhow::ensure!(
+                    replayed.unknown.is_empty(),
+                    "not dead letters here: {} (see `handler dead-letters`)",
+                    replayed.unknown.join(" ")
+                );
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight deliveries finish.

@@ -1,6 +1,6 @@
 //! One delivery, from what was received to what became of it: signature → kind → parse → channel
 //! rules → message → Slack (posted, edited or threaded, through [`crate::living::Slack`]), or
-//! muted by a rule, or printed in a dry run. Every relay goes through here; [`crate::app`] only
+//! muted by a rule, or printed in a dry run, or queued for a retry, or kept as a dead letter. Every relay goes through here; [`crate::app`] only
 //! translates HTTP into a [`Received`] and the result into a response.
 //!
 //! A refusal says whether a redelivery can help: 4xx, the request is wrong; 5xx, the relay could
@@ -15,7 +15,10 @@ use relay_core::render;
 use relay_core::slack::Message;
 use serde_json::json;
 
+use relay_core::retry::{self, Verdict};
+
 use crate::living::{Failure, Outcome};
+use crate::queue::{FailedAttempt, NewDelivery, Queue, QueueError};
 use crate::relay::{Relay, Sink};
 use crate::slack::SlackError;
 
@@ -49,6 +52,8 @@ pub enum Delivered {
     DryRun(serde_json::Value),
     /// Dropped on purpose by the named rule.
     Muted { rule: String },
+    /// Not taken by Slack in time: committed to the queue under `id`, to be retried.
+    Queued { id: String },
 }
 
 impl Delivered {
@@ -58,6 +63,7 @@ impl Delivered {
             Delivered::Slack(outcome) => outcome.as_str(),
             Delivered::DryRun(_) => "dry_run",
             Delivered::Muted { .. } => "muted",
+            Delivered::Queued { .. } => "queued",
         }
     }
 }
@@ -69,6 +75,8 @@ pub struct Refusal {
     pub code: String,
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// The dead letter's queue id, when the delivery was kept as one.
+    pub dead_letter: Option<String>,
 }
 
 impl Refusal {
@@ -78,6 +86,7 @@ impl Refusal {
             code: code.to_owned(),
             message: message.into(),
             retry_after: None,
+            dead_letter: None,
         }
     }
 
@@ -89,19 +98,12 @@ impl Refusal {
     }
 
     fn from_failure(failure: Failure) -> Refusal {
-        let message = failure.to_string();
+        let (code, message) = (failure.code().to_owned(), failure.to_string());
         match failure {
             Failure::Slack(error) => Refusal::from_slack(error),
-            Failure::State(_) => Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "state_unavailable",
-                message,
-            ),
-            Failure::InFlight { retry_after } => {
-                Refusal::retry_later("delivery_in_progress", message, retry_after)
-            }
-            Failure::Busy { retry_after } => {
-                Refusal::retry_later("message_in_progress", message, retry_after)
+            Failure::State(_) => Refusal::new(StatusCode::SERVICE_UNAVAILABLE, &code, message),
+            Failure::InFlight { retry_after } | Failure::Busy { retry_after } => {
+                Refusal::retry_later(&code, message, retry_after)
             }
         }
     }
@@ -135,15 +137,94 @@ fn bad_header(name: &str, what: &str) -> Refusal {
 
 /// Delivers what was received. What is learnt on the way (who, where, the filter and the rule)
 /// is recorded on the current span, which the delivery's log line carries.
+///
+/// With a queue, the relay owns every delivery it lets in: one Slack did not take in time is
+/// stored (committed) and answered 202, then retried by [`crate::queue::worker`]; one Slack
+/// refused for good is kept as a dead letter and answered 502. A delivery of a stack whose
+/// earlier deliveries are still queued is queued behind them, so a stack's events reach Slack
+/// in the order they arrived.
 pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered, Refusal> {
+    let (kind, event) = accept(relay, &received)?;
+    let Some(queue) = &relay.queue else {
+        return send(relay, &event, received.id)
+            .await
+            .map_err(Undelivered::refusal);
+    };
+    let origin = event.origin();
+    let keep = |failed| NewDelivery {
+        webhook_id: received.id.map(str::to_owned),
+        kind: kind.to_owned(),
+        body: received.body.to_vec(),
+        lane: retry::lane(&origin),
+        organization: origin.organization.map(str::to_owned),
+        project: origin.project.map(str::to_owned),
+        stack: origin.stack.map(str::to_owned),
+        failed,
+    };
+    match queue.lane_busy(&retry::lane(&origin)).await {
+        Ok(false) => {}
+        Ok(true) => return queued(queue, keep(None)).await,
+        Err(error) => return Err(queue_unavailable(error)),
+    }
+    let undelivered = match send(relay, &event, received.id).await {
+        Ok(delivered) => return Ok(delivered),
+        Err(undelivered) => undelivered,
+    };
+    if let Failure::Slack(error) = &undelivered.failure
+        && let Err(error) = queue.saw_slack_error(error.code()).await
+    {
+        tracing::warn!(%error, "Slack's error is not recorded for /status");
+    }
+    let error = undelivered.failure.code().to_owned();
+    match undelivered.failure.verdict() {
+        Verdict::Retry { retry_after } => {
+            let retry_in = Some(relay.retry.delay(1, retry_after));
+            queued(queue, keep(Some(FailedAttempt { error, retry_in }))).await
+        }
+        Verdict::DeadLetter => {
+            let dead = queue
+                .dead_letter(keep(Some(FailedAttempt {
+                    error,
+                    retry_in: None,
+                })))
+                .await;
+            let mut refusal = undelivered.refusal();
+            match dead {
+                Ok(id) => refusal.dead_letter = Some(id),
+                Err(error) => tracing::error!(%error, "the refused delivery is not kept"),
+            }
+            Err(refusal)
+        }
+    }
+}
+
+/// Commits `delivery` to the queue: 202 once it is on disk, 503 (nothing claimed) if it cannot be.
+async fn queued(queue: &Queue, delivery: NewDelivery) -> Result<Delivered, Refusal> {
+    queue
+        .enqueue(delivery)
+        .await
+        .map(|id| Delivered::Queued { id })
+        .map_err(queue_unavailable)
+}
+
+fn queue_unavailable(error: QueueError) -> Refusal {
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "queue_unavailable",
+        format!("{error}; the delivery was not accepted"),
+    )
+}
+
+/// The door: the signature, the kind header and the body. Returns the kind as named.
+fn accept<'a>(relay: &Relay, received: &Received<'a>) -> Result<(&'a str, Event), Refusal> {
     let span = tracing::Span::current();
     if let Some(secret) = &relay.secret {
         secret
             .verify(received.signatures.iter().copied(), received.body)
             .map_err(|e| Refusal::new(StatusCode::UNAUTHORIZED, e.code(), e.to_string()))?;
     }
-    let kind = match received.kind {
-        KindHeader::Given(kind) if !kind.trim().is_empty() => Kind::parse(kind.trim()),
+    let name = match received.kind {
+        KindHeader::Given(kind) if !kind.trim().is_empty() => kind.trim(),
         KindHeader::Given(_) | KindHeader::Unreadable => {
             return Err(bad_header(HEADER_KIND, "is empty or not ASCII"));
         }
@@ -151,7 +232,7 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
             return Err(bad_header(HEADER_KIND, "is missing (e.g. stack_update)"));
         }
     };
-    let event = Event::parse(kind, received.body)
+    let event = Event::parse(Kind::parse(name), received.body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
     let origin = event.origin();
     for (field, value) in [
@@ -163,8 +244,38 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
             span.record(field, value);
         }
     }
+    Ok((name, event))
+}
 
-    let decision = relay.rules.decide(&event);
+/// A delivery that did not reach Slack, and the rule that chose its channel, if one did.
+pub struct Undelivered {
+    pub failure: Failure,
+    routed: Option<(String, String)>,
+}
+
+impl Undelivered {
+    /// The answer for Pulumi's delivery log.
+    pub fn refusal(self) -> Refusal {
+        let mut refusal = Refusal::from_failure(self.failure);
+        // Slack's hints name SLACK_CHANNEL; say where a routed channel came from.
+        if let Some((channel, rule)) = self.routed {
+            refusal.message.push_str(&format!(
+                " — channel {channel} was chosen by the routes rule {rule:?}"
+            ));
+        }
+        refusal
+    }
+}
+
+/// An accepted event, from the channel rules to Slack: what a delivery does inline and what
+/// the queue's worker does again for a queued one.
+pub async fn send(
+    relay: &Relay,
+    event: &Event,
+    delivery_id: Option<&str>,
+) -> Result<Delivered, Undelivered> {
+    let span = tracing::Span::current();
+    let decision = relay.rules.decide(event);
     if !relay.rules.is_empty() {
         if let Some(filter) = event.filters().primary() {
             span.record("filter", filter.as_str());
@@ -185,7 +296,7 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
         } => (channel, mention),
     };
 
-    let mut message = render::message(&event, received.id);
+    let mut message = render::message(event, delivery_id);
     if let Some(mention) = mention {
         message.mention(mention);
     }
@@ -193,18 +304,14 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
         Sink::Slack { slack, channel } => {
             let channel = routed_channel.unwrap_or(channel);
             slack
-                .deliver(&event, received.id, channel, &message, mention.is_some())
+                .deliver(event, delivery_id, channel, &message, mention.is_some())
                 .await
                 .map(Delivered::Slack)
-                .map_err(|failure| {
-                    let mut refusal = Refusal::from_failure(failure);
-                    // Slack's hints name SLACK_CHANNEL; say where a routed channel came from.
-                    if let (Some(channel), Some(rule)) = (routed_channel, decision.rule()) {
-                        refusal.message.push_str(&format!(
-                            " — channel {channel} was chosen by the routes rule {rule:?}"
-                        ));
-                    }
-                    refusal
+                .map_err(|failure| Undelivered {
+                    failure,
+                    routed: routed_channel
+                        .zip(decision.rule())
+                        .map(|(c, r)| (c.to_owned(), r.to_owned())),
                 })
         }
         Sink::DryRun { channel } => {

@@ -10,10 +10,17 @@ use relay_core::contract::{CLAIM_LEASE, env};
 use relay_core::verify::WebhookSecret;
 
 use crate::aws::Aws;
-use crate::config::{Config, Output};
+use relay_core::retry::RetrySchedule;
+
+use crate::config::{Config, DataDirSettings, Output};
 use crate::living::{Living, Slack};
+use crate::queue::Queue;
+#[cfg(feature = "local-store")]
+use crate::queue::local::LocalQueue;
 use crate::slack::{ClientError, SlackClient};
-use crate::state::StateTable;
+#[cfg(feature = "local-store")]
+use crate::state::local::LocalState;
+use crate::state::{State, StateTable};
 
 /// What the relay calls out to, set up once: one HTTP client (one connection pool, one TLS
 /// setup) for Slack and AWS, and the AWS clients over it, made on first use, so that a relay
@@ -65,6 +72,9 @@ pub struct Relay {
     pub(crate) sink: Sink,
     pub(crate) secret: Option<WebhookSecret>,
     pub(crate) rules: ChannelRules,
+    /// Where deliveries Slack did not take wait for their retry; `None`: answered 5xx instead.
+    pub(crate) queue: Option<Queue>,
+    pub(crate) retry: RetrySchedule,
 }
 
 pub(crate) enum Sink {
@@ -85,10 +95,17 @@ pub enum StartError {
     Slack(#[from] ClientError),
     #[error("{var} is set, but there is no DynamoDB client: {0}", var = env::STATE_TABLE)]
     State(String),
+    #[cfg(feature = "local-store")]
+    #[error(transparent)]
+    DataDir(#[from] crate::data_dir::OpenError),
+    #[cfg(not(feature = "local-store"))]
+    #[error("this build has no data directory (it was built without the local-store feature)")]
+    NoDataDir,
 }
 
 impl Relay {
     pub fn new(config: Config, clients: &Clients) -> Result<Relay, StartError> {
+        let mut queue = None;
         let sink = match config.output {
             Output::Slack {
                 api_url,
@@ -97,15 +114,21 @@ impl Relay {
                 retry,
             } => {
                 let client = SlackClient::new(clients.http().clone(), &api_url, token, retry)?;
-                let slack = match config.state {
+                let state = match config.state {
+                    Some(settings) => Some(State::DynamoDb(StateTable::new(
+                        clients.aws().map_err(StartError::State)?.dynamodb(),
+                        &settings.table,
+                    ))),
+                    None => None,
+                };
+                let (state, local_queue) = open_data_dir(config.data_dir.as_ref(), state)?;
+                queue = local_queue;
+                let slack = match state {
                     None => Slack::Stateless(client),
-                    Some(settings) => Slack::Living(Living {
+                    Some(state) => Slack::Living(Living {
                         slack: client,
-                        state: StateTable::new(
-                            clients.aws().map_err(StartError::State)?.dynamodb(),
-                            &settings.table,
-                        ),
-                        thread_window: settings.thread_window,
+                        state,
+                        thread_window: config.thread_window,
                         lease: CLAIM_LEASE,
                     }),
                 };
@@ -120,19 +143,26 @@ impl Relay {
             sink,
             secret: config.webhook_secret,
             rules: config.rules,
+            queue,
+            retry: config.retry,
         })
+    }
+
+    /// The queue deliveries wait in for their retry, if the relay has one.
+    pub fn queue(&self) -> Option<&Queue> {
+        self.queue.as_ref()
     }
 
     pub fn checks_signatures(&self) -> bool {
         self.secret.is_some()
     }
 
-    /// The state table delivery state is kept in, and how long an update replies under its
-    /// preview.
-    pub fn state(&self) -> Option<(&str, Duration)> {
+    /// Where delivery state is kept (a table's name, a database's path), and how long an
+    /// update replies under its preview.
+    pub fn state(&self) -> Option<(String, Duration)> {
         match &self.sink {
             Sink::Slack { slack, .. } => match slack.as_ref() {
-                Slack::Living(living) => Some((living.state.table(), living.thread_window)),
+                Slack::Living(living) => Some((living.state.name(), living.thread_window)),
                 Slack::Stateless(_) => None,
             },
             Sink::DryRun { .. } => None,
@@ -141,5 +171,32 @@ impl Relay {
 
     pub fn rules(&self) -> &ChannelRules {
         &self.rules
+    }
+}
+
+/// Opens the data directory, if one is configured: its queue, and its delivery state unless
+/// `state` (DynamoDB) is already chosen.
+#[cfg(feature = "local-store")]
+fn open_data_dir(
+    settings: Option<&DataDirSettings>,
+    state: Option<State>,
+) -> Result<(Option<State>, Option<Queue>), StartError> {
+    use crate::data_dir::{DataDir, Opener};
+    let Some(settings) = settings else {
+        return Ok((state, None));
+    };
+    let data = DataDir::open(&settings.path, Opener::Server, settings.max_bytes)?;
+    let state = state.or_else(|| Some(State::Local(LocalState::new(data.clone()))));
+    Ok((state, Some(Queue::Local(LocalQueue::new(data)))))
+}
+
+#[cfg(not(feature = "local-store"))]
+fn open_data_dir(
+    settings: Option<&DataDirSettings>,
+    state: Option<State>,
+) -> Result<(Option<State>, Option<Queue>), StartError> {
+    match settings {
+        None => Ok((state, None)),
+        Some(_) => Err(StartError::NoDataDir),
     }
 }

@@ -1,7 +1,8 @@
 //! The Lambda artifact: the `bootstrap.zip` given by `handlerZip`, or one built from this
 //! workspace's `handler` while the resources that do not need it are registered.
 //!
-//! The build is `cargo lambda build --profile lambda` for the chosen architecture (cargo-lambda
+//! The build is `cargo lambda build --profile lambda --no-default-features` (no data directory:
+//! on AWS the state is DynamoDB) for the chosen architecture (cargo-lambda
 //! brings the zig linker for the cross build), made reproducible so that an unchanged handler
 //! never looks like a new deployment:
 //! - the paths a release binary embeds (panic locations of dependencies, under `CARGO_HOME`, and
@@ -148,7 +149,10 @@ impl Build {
         let mut child = Command::new(cargo)
             .args(["lambda", "build", "--profile", "lambda", "--color", "never"])
             .arg(self.architecture.cargo_lambda_flag())
-            .args(["--package", "handler", "--bin", "handler", "--lambda-dir"])
+            .args(["--package", "handler", "--bin", "handler"])
+            // No data directory (SQLite) on Lambda: its queue is SQS, its state DynamoDB.
+            .arg("--no-default-features")
+            .arg("--lambda-dir")
             .arg(self.lambda_dir())
             .env(
                 "CARGO_ENCODED_RUSTFLAGS",

@@ -34,7 +34,7 @@ for v in "${variants[@]}"; do
   mkdir -p "$dir"
   start=$(date +%s)
   env $(profile_env "$v") CARGO_TARGET_DIR="$dir" \
-    cargo lambda build $([ "$v" = lambda ] && echo "--profile lambda" || echo --release) --output-format zip "--$arch" --package handler --bin handler \
+    cargo lambda build $([ "$v" = lambda ] && echo "--profile lambda" || echo --release) --output-format zip "--$arch" --package handler --bin handler --no-default-features \
     --lambda-dir "$dir/lambda" >"$dir.log" 2>&1 || { echo "$v: build failed, see $dir.log" >&2; exit 1; }
   end=$(date +%s)
   zip="$dir/lambda/handler/bootstrap.zip"

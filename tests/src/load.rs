@@ -53,6 +53,29 @@ pub fn signed_mix(prefix: &str, n: usize) -> Vec<Shot> {
         .collect()
 }
 
+/// `n` correctly signed deliveries cycling through [`MIX`], with ids `<prefix>-<i>`, each of a
+/// stack of its own (`website-prod-<i>`): with delivery state, each is then exactly one new
+/// message (no deployment message edited by another's status, no update threaded under
+/// another's preview), so "posted once" can be counted per delivery.
+pub fn signed_mix_one_stack_each(prefix: &str, n: usize) -> Vec<Shot> {
+    let bodies: Vec<(&'static str, String)> = MIX
+        .iter()
+        .map(|(kind, name)| (*kind, String::from_utf8(fixture(name)).unwrap()))
+        .collect();
+    (0..n)
+        .map(|i| {
+            let (kind, body) = &bodies[i % bodies.len()];
+            let body = Bytes::from(body.replace("website-prod", &format!("website-prod-{i}")));
+            Shot {
+                id: format!("{prefix}-{i:06}"),
+                kind,
+                signature: Some(sign(&body)),
+                body,
+            }
+        })
+        .collect()
+}
+
 /// What the relay answered to one delivery. `status` 0 means no HTTP answer at all.
 #[derive(Debug, Clone)]
 pub struct Outcome {

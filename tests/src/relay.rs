@@ -31,6 +31,9 @@ pub fn quick_retries() -> RetryPolicy {
 /// A configuration posting to `api_url` with the fake's token, channel and [`SECRET`].
 pub fn config(api_url: &str) -> Config {
     Config {
+        thread_window: Duration::from_secs(3600),
+        retry: Default::default(),
+        data_dir: None,
         output: Output::Slack {
             api_url: api_url.to_owned(),
             token: TOKEN.into(),
@@ -110,14 +113,17 @@ pub struct Delivery<'a> {
 }
 
 impl<'a> Delivery<'a> {
-    /// A correctly signed delivery of `body` as `kind`.
+    /// A correctly signed delivery of `body` as `kind`, with an id of its own (`d-<n>`): a
+    /// relay with delivery state posts each id once, as Pulumi means it.
     pub fn signed(kind: &'a str, body: Vec<u8>) -> Delivery<'a> {
+        static SENT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let n = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let signature = Some(sign(&body));
         Delivery {
             kind,
             body,
             signature,
-            id: "d-0001".into(),
+            id: format!("d-{n:04}"),
         }
     }
 
@@ -148,6 +154,30 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
+/// The relay's `GET /status`.
+pub async fn status(url: &str) -> Value {
+    let response = reqwest::get(format!("{url}status"))
+        .await
+        .expect("GET /status");
+    answer(response).await.body
+}
+
+/// Waits (bounded: two minutes) until the relay at `url` has no queued delivery left, and
+/// returns its last status.
+pub async fn drained(url: &str) -> Value {
+    for _ in 0..2400 {
+        let status = status(url).await;
+        if status["queued"] == 0 {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the queue did not drain within two minutes: {}",
+        status(url).await
+    );
+}
+
 /// The `handler` binary of this build (see [`workspace_binary`]).
 pub fn handler_binary() -> PathBuf {
     workspace_binary("handler")
@@ -156,8 +186,10 @@ pub fn handler_binary() -> PathBuf {
 /// Runs the relay binary with only `env` until it exits (start-up errors); returns (success,
 /// stderr).
 pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
+    let data_dir = tempfile::tempdir().unwrap();
     let output = Command::new(handler_binary())
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.path())
         .env_clear()
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -213,6 +245,8 @@ pub struct Process {
     pub url: String,
     stdout: Captured,
     stderr: Captured,
+    /// The data directory made for it, unless the test gave one (`--data-dir`).
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 /// Output read from a pipe by a background thread.
@@ -285,10 +319,15 @@ pub fn free_port() -> u16 {
 }
 
 impl Process {
-    /// Starts the binary with only `env` (plus PATH) set and waits until `GET /` answers.
+    /// Starts the binary with only `env` (plus PATH) set and waits until `GET /` answers. Its
+    /// data directory is a fresh one unless `args` name one.
     pub async fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut command = Command::new(handler_binary());
+        let data_dir = (!args.contains(&"--data-dir")).then(|| tempfile::tempdir().unwrap());
+        if let Some(dir) = &data_dir {
+            command.arg("--data-dir").arg(dir.path());
+        }
         command
             .arg("--listen")
             .arg(addr.to_string())
@@ -306,6 +345,7 @@ impl Process {
             url: format!("http://{addr}/"),
             stdout,
             stderr,
+            _data_dir: data_dir,
         };
         process.wait_ready().await;
         process

@@ -25,9 +25,9 @@ async fn the_binary_relays_a_signed_webhook_and_logs_one_line_per_delivery() {
     let slack = FakeSlack::start().await;
     let env = slack_env(&slack);
     let process = Process::start(&[], &as_refs(&env)).await;
-    let answer = Delivery::signed("stack_update", fixture("stack_update-succeeded"))
-        .send(&process.url)
-        .await;
+    let mut delivery = Delivery::signed("stack_update", fixture("stack_update-succeeded"));
+    delivery.id = "d-0001".into();
+    let answer = delivery.send(&process.url).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     assert_eq!(slack.posts().len(), 1);
 

@@ -9,7 +9,9 @@ use relay_tests::relay::{Delivery, InProcess, config};
 async fn relay(kind: &str, name: &str) -> Post {
     let slack = FakeSlack::start().await;
     let relay = InProcess::start(config(&slack.api_url)).await;
-    let answer = Delivery::signed(kind, fixture(name)).send(&relay.url).await;
+    let mut delivery = Delivery::signed(kind, fixture(name));
+    delivery.id = "d-0001".into();
+    let answer = delivery.send(&relay.url).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let posts = slack.posts();
     assert_eq!(posts.len(), 1, "exactly one message is posted");

@@ -22,12 +22,15 @@ struct Raw {
 }
 
 impl Raw {
-    /// A POST / with a JSON content type, `kind` and the given signature header values.
+    /// A POST / with a JSON content type, `kind` and the given signature header values, and an
+    /// id of its own (the relay posts each Pulumi-Webhook-ID once).
     fn post(kind: &str, body: Vec<u8>, signatures: &[String]) -> Raw {
+        static SENT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let id = SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut headers = vec![
             ("Content-Type", b"application/json".to_vec()),
             ("Pulumi-Webhook-Kind", kind.as_bytes().to_vec()),
-            ("Pulumi-Webhook-ID", b"hostile-1".to_vec()),
+            ("Pulumi-Webhook-ID", format!("hostile-{id}").into_bytes()),
         ];
         headers.extend(
             signatures

@@ -16,7 +16,6 @@ use relay_tests::moto::Moto;
 use relay_tests::relay::{Answer, Delivery, InProcess, Process, config, quick_retries};
 
 const TABLE: &str = "relay-state";
-const HOUR: Duration = Duration::from_secs(3600);
 
 struct Setup {
     slack: FakeSlack,
@@ -25,11 +24,10 @@ struct Setup {
     _moto: Moto,
 }
 
-/// Delivery state in `table`, with an hour for an update to reply under its preview.
+/// Delivery state in `table` (the relay's default thread window is an hour).
 fn kept_in(table: &str) -> StateSettings {
     StateSettings {
         table: table.to_owned(),
-        thread_window: HOUR,
     }
 }
 
@@ -442,7 +440,7 @@ async fn a_preview_older_than_the_thread_window_is_not_replied_under() {
 #[tokio::test]
 async fn the_binary_keeps_state_in_the_table_named_by_state_table() {
     let moto = Moto::start().await;
-    moto.state_table(TABLE).await;
+    let table = moto.state_table(TABLE).await;
     let slack = FakeSlack::start().await;
     let mut env = moto.env();
     env.extend([
@@ -455,14 +453,24 @@ async fn the_binary_keeps_state_in_the_table_named_by_state_table() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let relay = Process::start(&[], &env).await;
 
-    let first = Delivery::signed("stack", fixture("stack-created"))
-        .send(&relay.url)
-        .await;
-    let again = Delivery::signed("stack", fixture("stack-created"))
-        .send(&relay.url)
-        .await;
+    let send = || {
+        let mut delivery = Delivery::signed("stack", fixture("stack-created"));
+        delivery.id = "dup-1".into();
+        delivery.send(&relay.url)
+    };
+    let first = send().await;
+    let again = send().await;
 
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(outcome(&again), "duplicate");
     assert_eq!(slack.posts().len(), 1);
+    // In the table, not in the data directory the binary also has.
+    let claim = table
+        .claim("delivery#dup-1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        matches!(claim, handler::state::Claim::AlreadyPosted(_)),
+        "{claim:?}"
+    );
 }

@@ -23,6 +23,12 @@ pub mod env {
     pub const PREVIEW_THREAD_MINUTES: &str = "PREVIEW_THREAD_MINUTES";
     /// The log filter (`level` or `target=level,…`).
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// The wait after a queued delivery's first failed attempt, in ms ([`crate::retry`]).
+    pub const RETRY_FIRST_MS: &str = "RETRY_FIRST_MS";
+    /// The longest wait between two attempts of a queued delivery, in ms.
+    pub const RETRY_MAX_MS: &str = "RETRY_MAX_MS";
+    /// How long after its arrival a queued delivery is retried before it is dead-lettered.
+    pub const RETRY_FOR_MINUTES: &str = "RETRY_FOR_MINUTES";
 }
 
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod event;
 pub mod mrkdwn;
 pub mod render;
+pub mod retry;
 pub mod slack;
 pub mod verify;
 

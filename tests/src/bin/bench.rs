@@ -129,8 +129,9 @@ fn command(target: Target, addr: SocketAddr, api_url: &str, seed_node: &Path) ->
             // BENCH_HANDLER: another build of the relay (e.g. one with symbols, for perf).
             let binary = std::env::var_os("BENCH_HANDLER")
                 .map_or_else(|| binary_in(&profile_dir(), "handler"), PathBuf::from);
-            let mut c = Command::new(binary);
+            let mut c = Command::new(&binary);
             c.arg("--listen").arg(addr.to_string());
+            data_dir_for(&binary, &mut c);
             c.env("SLACK_API_URL", api_url)
                 .env("SLACK_TOKEN", fake_slack::TOKEN)
                 .env("SLACK_CHANNEL", fake_slack::CHANNEL)
@@ -278,6 +279,7 @@ fn cold_starts_with_aws(args: &Args, runtime: &tokio::runtime::Runtime) {
             let time = median(&|addr| {
                 let mut c = Command::new(binary);
                 c.arg("--listen").arg(addr.to_string());
+                data_dir_for(binary, &mut c);
                 c.env_clear()
                     .env("SLACK_API_URL", "http://127.0.0.1:9/api")
                     .env("SLACK_CHANNEL", fake_slack::CHANNEL)
@@ -389,6 +391,20 @@ async fn drive(
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// A fresh data directory for each start of a relay that has one (builds before durable
+/// delivery do not take `--data-dir`), so no run sees another's queue or state.
+fn data_dir_for(binary: &std::path::Path, command: &mut Command) {
+    static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let help = Command::new(binary).arg("--help").output();
+    let takes_it = help.is_ok_and(|h| String::from_utf8_lossy(&h.stdout).contains("--data-dir"));
+    if takes_it {
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("relay-bench-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        command.arg("--data-dir").arg(dir);
+    }
 }
 
 struct LoadResult {

@@ -1,6 +1,4 @@
-//! Delivery state in DynamoDB: which deliveries were already posted (exactly-once), and where each
-//! living message is (a deployment's, edited in place as its status changes; a stack's latest
-//! preview, which the stack's next update replies under).
+//! Delivery state in DynamoDB (see [`super`] for what it tracks).
 //!
 //! One item per key `pk`, each expiring through the table's TTL attribute `expires_at`:
 //! - `delivery#<Pulumi-Webhook-ID>`: `state` = `claimed` while one invocation delivers it (with
@@ -27,6 +25,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use crate::slack::Posted;
 
+use super::{Anchor, Claim, ClaimToken, Reservation, StateError};
+
 use relay_core::contract::state_table::{DELIVERY_TTL, DEPLOYMENT_TTL, HASH_KEY, TTL_ATTRIBUTE};
 
 type Item = HashMap<String, AttributeValue>;
@@ -36,51 +36,6 @@ type Item = HashMap<String, AttributeValue>;
 pub struct StateTable {
     client: Client,
     table: String,
-}
-
-/// A state-table call failed (DynamoDB unreachable, throttled past the SDK's retries, no access).
-#[derive(Debug, thiserror::Error)]
-#[error("the state table {table:?} could not {doing}: {why}")]
-pub struct StateError {
-    table: String,
-    doing: &'static str,
-    why: String,
-}
-
-/// Who delivers a webhook, decided by [`StateTable::claim`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This invocation delivers it, then calls [`StateTable::posted`] or [`StateTable::release`].
-    Won(ClaimToken),
-    /// An earlier delivery of the same id was posted here.
-    AlreadyPosted(Posted),
-    /// Another invocation is delivering it right now; ask again once its lease has run out.
-    InFlight { lease_left: Duration },
-}
-
-/// Proof of a won claim: only its holder may finish or release it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimToken(String);
-
-/// A living message: where it is and the rank of the status it shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Anchor {
-    pub posted: Posted,
-    /// The channel as the route named it (`#ops`), which `posted.channel` (an ID) cannot be
-    /// compared with.
-    pub requested_channel: String,
-    pub rank: u8,
-}
-
-/// What [`StateTable::reserve`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reservation {
-    /// No message yet: this invocation posts it, then calls [`StateTable::anchor`].
-    Won,
-    /// The message exists.
-    Existing(Anchor),
-    /// Another invocation is posting the first message right now.
-    Pending,
 }
 
 fn now() -> u64 {
@@ -131,7 +86,7 @@ impl StateTable {
 
     fn error(&self, doing: &'static str, error: impl std::error::Error) -> StateError {
         StateError {
-            table: self.table.clone(),
+            store: format!("the state table {:?}", self.table),
             doing,
             why: DisplayErrorContext(error).to_string(),
         }
