@@ -60,6 +60,10 @@ struct Args {
     /// in SSM Parameter Store and with a state table (both against moto).
     #[arg(long)]
     cold_only: bool,
+    /// Only the durable-delivery runs: the direct path against the queued path (Slack down),
+    /// the drain once Slack is back, and the data directory's size.
+    #[arg(long)]
+    durable_only: bool,
     /// Another build of the relay whose cold starts are measured beside this one's, in the same
     /// run (e.g. the last commit's, for a before/after).
     #[arg(long)]
@@ -430,15 +434,18 @@ fn rss_cell(r: &LoadResult) -> String {
         .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0))
 }
 
-fn webhook_requests(url: String) -> MakeRequest {
-    // One signed delivery per kind in the mix; each request gets its own id below.
-    let shots = relay_tests::load::signed_mix("bench", MIX.len());
-    Arc::new(move |client, i| {
-        let shot = &shots[i % shots.len()];
+/// `n` deliveries of the mix, each with an id and a stack of its own, sent in turn: a relay with
+/// delivery state posts each once (no duplicate ids, no deployment message edited by another's
+/// status), so "every 200 is one post" holds for it as for the stateless ones.
+fn webhook_requests(url: String, n: usize) -> MakeRequest {
+    let shots = relay_tests::load::signed_mix_one_stack_each("bench", n);
+    let sent = Arc::new(AtomicUsize::new(0));
+    Arc::new(move |client, _| {
+        let shot = &shots[sent.fetch_add(1, Ordering::Relaxed) % shots.len()];
         client
             .post(&url)
             .header("content-type", "application/json")
-            .header("pulumi-webhook-id", format!("bench-{i}"))
+            .header("pulumi-webhook-id", &shot.id)
             .header("pulumi-webhook-kind", shot.kind)
             .header(
                 "pulumi-webhook-signature",
@@ -497,7 +504,10 @@ async fn load_run(
             .await
             .unwrap();
             let url = format!("http://{}/", server.addr);
-            (Some(server), webhook_requests(url))
+            (
+                Some(server),
+                webhook_requests(url, args.warmup + args.requests),
+            )
         }
         None => (None, slack_requests(&api_url)),
     };
@@ -522,6 +532,130 @@ async fn load_run(
         cpu_per_req,
         peak_rss_kib: pid.map(peak_rss_kib),
     }
+}
+
+/// Direct path vs queued path, side by side in one run, on one relay and data directory.
+async fn durable(args: &Args) {
+    use relay_tests::fake_slack::Reply;
+    let slack = FakeSlack::start().await;
+    let dir = std::env::temp_dir().join(format!("relay-bench-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut command = Command::new(binary_in(&profile_dir(), "handler"));
+    command
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("SLACK_API_URL", &slack.api_url)
+        .env("SLACK_TOKEN", fake_slack::TOKEN)
+        .env("SLACK_CHANNEL", fake_slack::CHANNEL)
+        .env("PULUMI_WEBHOOK_SECRET", SECRET)
+        .env("SLACK_DEADLINE_MS", "100")
+        // The backlog's head is retried every second while Slack is down.
+        .env("RETRY_FIRST_MS", "1000")
+        .env("RETRY_MAX_MS", "1000")
+        .env("RUST_LOG", "error");
+    let (server, _) = tokio::task::spawn_blocking(move || serve(command, addr))
+        .await
+        .unwrap();
+    let pid = server.child.id();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap();
+    let url = format!("http://{addr}/");
+    let n = args.requests;
+    // Direct: each delivery of a stack of its own, posted at once. Queued: one stack's
+    // deliveries while Slack answers 503: the first waits out SLACK_DEADLINE_MS and is queued,
+    // the rest are queued behind it at once (a stack's deliveries keep their order), which is
+    // the cost of committing a delivery to disk; the drain is then that stack's backlog, one
+    // delivery after another in arrival order.
+    let direct = webhook_requests(url.clone(), n);
+    let one_stack: Vec<relay_tests::load::Shot> = relay_tests::load::signed_mix("queued", n);
+    let one_stack: MakeRequest = {
+        let url = url.clone();
+        let sent = Arc::new(AtomicUsize::new(0));
+        Arc::new(move |client, _| {
+            let shot = &one_stack[sent.fetch_add(1, Ordering::Relaxed) % one_stack.len()];
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("pulumi-webhook-id", &shot.id)
+                .header("pulumi-webhook-kind", shot.kind)
+                .header(
+                    "pulumi-webhook-signature",
+                    shot.signature.as_deref().unwrap_or_default(),
+                )
+                .body(shot.body.clone())
+        })
+    };
+    println!("\n## Durable delivery: {n} deliveries per row, 16 connections\n");
+    println!(
+        "| path | answer | p50 ms | p99 ms | non-2xx | CPU µs/req |\n|---|---|---:|---:|---:|---:|"
+    );
+    for (path, answer, down, make) in [
+        ("direct: Slack takes it", "200", false, direct),
+        (
+            "queued: Slack down, the stack's deliveries committed behind its first",
+            "202",
+            true,
+            one_stack,
+        ),
+    ] {
+        if down {
+            slack.faults(|_| Some(Reply::Status(503)));
+        }
+        let before = cpu_time(pid);
+        let (latencies, failed) = drive(&client, 16, n, None, make).await;
+        let cpu = (cpu_time(pid) - before) / n as u32;
+        println!(
+            "| {path} | {answer} | {} | {} | {failed} | {:.1} |",
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.99)),
+            cpu.as_secs_f64() * 1e6
+        );
+    }
+    let bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let status = |client: &reqwest::Client| {
+        let request = client.get(format!("{url}status")).send();
+        async move {
+            request
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let queued = status(&client).await["queued"].as_u64().unwrap_or(0);
+    println!(
+        "\nData directory with {queued} queued deliveries (and the direct run's claims): {bytes} bytes, {:.0} bytes per queued delivery, {:.1} MB per 10 000",
+        bytes as f64 / queued.max(1) as f64,
+        bytes as f64 / queued.max(1) as f64 * 10_000.0 / 1e6
+    );
+    slack.faults(|_| None);
+    // From the backlog's first delivery (its head's next retry) to an empty queue.
+    while status(&client).await["queued"].as_u64() == Some(queued) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    let left = status(&client).await["queued"].as_u64().unwrap_or(0);
+    while status(&client).await["queued"] != 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drained = started.elapsed();
+    println!(
+        "Drain once Slack is back: {left} deliveries of one stack in {:.2} s, {:.0} deliveries/s (one after another, in arrival order)",
+        drained.as_secs_f64(),
+        left as f64 / drained.as_secs_f64()
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn ms(d: Duration) -> String {
@@ -578,6 +712,10 @@ fn main() {
 
     if args.cold_only {
         cold_starts_with_aws(&args, &runtime);
+        return;
+    }
+    if args.durable_only {
+        runtime.block_on(durable(&args));
         return;
     }
 
