@@ -151,17 +151,18 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
             .map_err(Undelivered::refusal);
     };
     let origin = event.origin();
+    let lane = retry::lane(&origin);
     let keep = |failed| NewDelivery {
         webhook_id: received.id.map(str::to_owned),
         kind: kind.to_owned(),
         body: received.body.to_vec(),
-        lane: retry::lane(&origin),
+        lane: lane.clone(),
         organization: origin.organization.map(str::to_owned),
         project: origin.project.map(str::to_owned),
         stack: origin.stack.map(str::to_owned),
         failed,
     };
-    match queue.lane_busy(&retry::lane(&origin)).await {
+    match queue.lane_busy(&lane).await {
         Ok(false) => {}
         Ok(true) => return queued(queue, keep(None)).await,
         Err(error) => return Err(queue_unavailable(error)),
@@ -170,11 +171,7 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
         Ok(delivered) => return Ok(delivered),
         Err(undelivered) => undelivered,
     };
-    if let Failure::Slack(error) = &undelivered.failure
-        && let Err(error) = queue.saw_slack_error(error.code()).await
-    {
-        tracing::warn!(%error, "Slack's error is not recorded for /status");
-    }
+    queue.note_failure(&undelivered.failure).await;
     let error = undelivered.failure.code().to_owned();
     match undelivered.failure.verdict() {
         Verdict::Retry { retry_after } => {
@@ -234,6 +231,12 @@ fn accept<'a>(relay: &Relay, received: &Received<'a>) -> Result<(&'a str, Event)
     };
     let event = Event::parse(Kind::parse(name), received.body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+    record_origin(&span, &event);
+    Ok((name, event))
+}
+
+/// Puts who and where the event is from on the delivery's span (its log line).
+pub(crate) fn record_origin(span: &tracing::Span, event: &Event) {
     let origin = event.origin();
     for (field, value) in [
         ("org", origin.organization),
@@ -244,7 +247,6 @@ fn accept<'a>(relay: &Relay, received: &Received<'a>) -> Result<(&'a str, Event)
             span.record(field, value);
         }
     }
-    Ok((name, event))
 }
 
 /// A delivery that did not reach Slack, and the rule that chose its channel, if one did.

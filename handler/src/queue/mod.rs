@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::living::Failure;
+
 /// A delivery to keep: what was received (already verified and parsed at the door), and the
 /// first attempt if one was made.
 #[derive(Debug, Clone)]
@@ -157,6 +159,16 @@ impl Queue {
     /// Records Slack's latest error for `GET /status`.
     pub async fn saw_slack_error(&self, error: &str) -> Result<(), QueueError> {
         each_queue!(self, q => q.saw_slack_error(error))
+    }
+
+    /// Records a failed attempt's Slack error, if it was Slack's, for `GET /status`; a failure to
+    /// record it is logged, never the delivery's failure.
+    pub async fn note_failure(&self, failure: &Failure) {
+        if let Failure::Slack(error) = failure
+            && let Err(error) = self.saw_slack_error(error.code()).await
+        {
+            tracing::warn!(%error, "Slack's error is not recorded for /status");
+        }
     }
 
     pub async fn status(&self) -> Result<Status, QueueError> {

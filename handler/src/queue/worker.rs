@@ -13,7 +13,6 @@ use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
 use super::{FailedAttempt, Queue, Queued};
-use crate::living::Failure;
 use crate::pipeline;
 use crate::relay::Relay;
 
@@ -74,17 +73,7 @@ async fn attempt(relay: &Relay, queue: &Queue, delivery: Queued) {
             return dead(queue, &delivery, attempt, failed).await;
         }
     };
-    let origin = event.origin();
-    let span = tracing::Span::current();
-    for (field, value) in [
-        ("org", origin.organization),
-        ("project", origin.project),
-        ("stack", origin.stack),
-    ] {
-        if let Some(value) = value {
-            span.record(field, value);
-        }
-    }
+    pipeline::record_origin(&tracing::Span::current(), &event);
     let failure = match pipeline::send(relay, &event, delivery.webhook_id.as_deref()).await {
         Ok(delivered) => {
             if let Err(error) = queue.delivered(&delivery.id).await {
@@ -97,11 +86,7 @@ async fn attempt(relay: &Relay, queue: &Queue, delivery: Queued) {
         }
         Err(undelivered) => undelivered.failure,
     };
-    if let Failure::Slack(error) = &failure
-        && let Err(error) = queue.saw_slack_error(error.code()).await
-    {
-        tracing::warn!(%error, "Slack's error is not recorded for /status");
-    }
+    queue.note_failure(&failure).await;
     let error = failure.code().to_owned();
     let retry_in = match failure.verdict() {
         Verdict::DeadLetter => None,

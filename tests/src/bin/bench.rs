@@ -438,7 +438,14 @@ fn rss_cell(r: &LoadResult) -> String {
 /// delivery state posts each once (no duplicate ids, no deployment message edited by another's
 /// status), so "every 200 is one post" holds for it as for the stateless ones.
 fn webhook_requests(url: String, n: usize) -> MakeRequest {
-    let shots = relay_tests::load::signed_mix_one_stack_each("bench", n);
+    requests_of(
+        url,
+        relay_tests::load::signed_mix_one_stack_each("bench", n),
+    )
+}
+
+/// Sends `shots` to `url` in turn, one per request, starting over after the last.
+fn requests_of(url: String, shots: Vec<relay_tests::load::Shot>) -> MakeRequest {
     let sent = Arc::new(AtomicUsize::new(0));
     Arc::new(move |client, _| {
         let shot = &shots[sent.fetch_add(1, Ordering::Relaxed) % shots.len()];
@@ -572,24 +579,7 @@ async fn durable(args: &Args) {
     // the cost of committing a delivery to disk; the drain is then that stack's backlog, one
     // delivery after another in arrival order.
     let direct = webhook_requests(url.clone(), n);
-    let one_stack: Vec<relay_tests::load::Shot> = relay_tests::load::signed_mix("queued", n);
-    let one_stack: MakeRequest = {
-        let url = url.clone();
-        let sent = Arc::new(AtomicUsize::new(0));
-        Arc::new(move |client, _| {
-            let shot = &one_stack[sent.fetch_add(1, Ordering::Relaxed) % one_stack.len()];
-            client
-                .post(&url)
-                .header("content-type", "application/json")
-                .header("pulumi-webhook-id", &shot.id)
-                .header("pulumi-webhook-kind", shot.kind)
-                .header(
-                    "pulumi-webhook-signature",
-                    shot.signature.as_deref().unwrap_or_default(),
-                )
-                .body(shot.body.clone())
-        })
-    };
+    let one_stack = requests_of(url.clone(), relay_tests::load::signed_mix("queued", n));
     println!("\n## Durable delivery: {n} deliveries per row, 16 connections\n");
     println!(
         "| path | answer | p50 ms | p99 ms | non-2xx | CPU µs/req |\n|---|---|---:|---:|---:|---:|"
