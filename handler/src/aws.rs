@@ -1,4 +1,4 @@
-//! The relay's AWS clients (SSM Parameter Store, DynamoDB), configured once from the environment
+//! The relay's AWS clients (SSM Parameter Store, DynamoDB, SQS), configured once from the environment
 //! and sending through the relay's one HTTP client ([`crate::http`]).
 //!
 //! The SDK's own HTTP client (`aws-smithy-http-client`) brings a second hyper client setup with HTTP/2
@@ -28,6 +28,7 @@ pub struct Aws {
     sdk: SdkConfig,
     ssm_endpoint: Option<String>,
     dynamodb_endpoint: Option<String>,
+    sqs_endpoint: Option<String>,
 }
 
 impl Aws {
@@ -35,8 +36,8 @@ impl Aws {
     ///
     /// On Lambda the execution role's credentials are `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
     /// and `AWS_SESSION_TOKEN`, and the region is `AWS_REGION`. `AWS_ENDPOINT_URL` points every
-    /// service at a local emulator, `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_DYNAMODB` one
-    /// service. `aws-config`'s full chain (profiles, SSO, IMDS, STS) is left out on purpose: it
+    /// service at a local emulator, `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_DYNAMODB` /
+    /// `AWS_ENDPOINT_URL_SQS` one service. `aws-config`'s full chain (profiles, SSO, IMDS, STS) is left out on purpose: it
     /// was a fifth of the Lambda zip (BENCHMARKS.md). Locally, export credentials first
     /// (`aws configure export-credentials --format env`).
     pub fn from_env(
@@ -70,6 +71,7 @@ impl Aws {
             sdk: config.build(),
             ssm_endpoint: var("AWS_ENDPOINT_URL_SSM"),
             dynamodb_endpoint: var("AWS_ENDPOINT_URL_DYNAMODB"),
+            sqs_endpoint: var("AWS_ENDPOINT_URL_SQS"),
         })
     }
 
@@ -87,6 +89,14 @@ impl Aws {
             config = config.endpoint_url(url);
         }
         aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
+        if let Some(url) = &self.sqs_endpoint {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_sqs::Client::from_conf(config.build())
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Config {
     pub thread_window: Duration,
     /// When queued deliveries are retried (`RETRY_FIRST_MS`, `RETRY_MAX_MS`, `RETRY_FOR_MINUTES`).
     pub retry: RetrySchedule,
+    /// The deployed relay's queues (`RETRY_QUEUE_URL` and `DEAD_LETTER_QUEUE_URL`, set together;
+    /// never in a dry run).
+    pub sqs: Option<SqsSettings>,
     /// The self-hosted relay's data directory (`--data-dir`): its queue and dead letters, and its
     /// delivery state unless `STATE_TABLE` names a table. Not read from the environment: the
     /// binary sets it for `--listen`, never on Lambda or in a dry run.
@@ -40,6 +43,13 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateSettings {
     pub table: String,
+}
+
+/// The SQS queues of the deployed relay, by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsSettings {
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
 }
 
 /// Where the data directory is, and the most its database may take.
@@ -147,6 +157,8 @@ pub async fn load<S: ParameterStore>(
     };
     let thread_window = thread_window(var(PREVIEW_THREAD_MINUTES)?)?;
     let retry = retry_schedule(&var)?;
+    let sqs =
+        sqs_settings(var(RETRY_QUEUE_URL)?, var(DEAD_LETTER_QUEUE_URL)?)?.filter(|_| !dry_run);
     let token = (var(SLACK_TOKEN)?, var(SLACK_TOKEN_PARAMETER)?);
     let secret = (
         var(PULUMI_WEBHOOK_SECRET)?,
@@ -226,8 +238,43 @@ pub async fn load<S: ParameterStore>(
         state,
         thread_window,
         retry,
+        sqs,
         data_dir: None,
     })
+}
+
+/// The two queue URLs: both or neither, each an http(s) URL (SQS's are
+/// `https://sqs.<region>.amazonaws.com/<account>/<name>`).
+fn sqs_settings(
+    queue: Option<String>,
+    dead_letters: Option<String>,
+) -> Result<Option<SqsSettings>, ConfigError> {
+    let url = |var: &'static str, value: String| {
+        let value = value.trim().to_owned();
+        if value.starts_with("https://") || value.starts_with("http://") {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                var,
+                why: format!("{value:?} is not a queue URL (https://sqs.<region>.amazonaws.com/…)"),
+            })
+        }
+    };
+    match (queue, dead_letters) {
+        (None, None) => Ok(None),
+        (Some(queue), Some(dead)) => Ok(Some(SqsSettings {
+            queue_url: url(RETRY_QUEUE_URL, queue)?,
+            dead_letter_queue_url: url(DEAD_LETTER_QUEUE_URL, dead)?,
+        })),
+        (Some(_), None) => Err(ConfigError::Missing {
+            var: DEAD_LETTER_QUEUE_URL,
+            hint: "RETRY_QUEUE_URL needs its dead-letter queue too",
+        }),
+        (None, Some(_)) => Err(ConfigError::Missing {
+            var: RETRY_QUEUE_URL,
+            hint: "DEAD_LETTER_QUEUE_URL is only used with RETRY_QUEUE_URL",
+        }),
+    }
 }
 
 /// `RETRY_FIRST_MS`, `RETRY_MAX_MS` and `RETRY_FOR_MINUTES`, each defaulting on its own.

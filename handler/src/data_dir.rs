@@ -12,7 +12,6 @@
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
@@ -67,11 +66,7 @@ pub enum OpenError {
 }
 
 /// Milliseconds since the Unix epoch: how the database stores instants.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use crate::queue::now_ms;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS deliveries (

@@ -1,4 +1,6 @@
-//! The relay's binary: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else a local server.
+//! The relay's binary: on AWS Lambda when `AWS_LAMBDA_RUNTIME_API` is set (the relay behind API
+//! Gateway, or with `RELAY_ROLE=retry-worker` the retry queue's worker), else a local server;
+//! `dead-letters` and `replay` work on a data directory or on the deployed dead-letter queue.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,8 +10,11 @@ use anyhow::Context;
 use clap::Parser;
 use handler::app::router;
 use handler::config::{self, DataDirSettings};
+use handler::queue::{Queue, sqs_worker};
 use handler::relay::{Clients, Relay};
-use relay_core::contract::env;
+use lambda_http::aws_lambda_events::sqs::SqsEvent;
+use lambda_http::{LambdaEvent, service_fn};
+use relay_core::contract::{env, queue};
 use tracing_subscriber::filter::Targets;
 
 /// Relays Pulumi Cloud webhooks to Slack. Configured by environment variables (see README).
@@ -30,19 +35,26 @@ struct Args {
     /// does not take at once are answered 503 (default: as much as the disk holds).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_data_mb: Option<u64>,
+    /// For `dead-letters` and `replay`: the deployed relay's dead-letter queue URL (the stack's
+    /// `deadLetterQueueUrl`; default: DEAD_LETTER_QUEUE_URL) instead of --data-dir. AWS
+    /// credentials and region come from the environment.
+    #[arg(long, global = true, value_name = "URL")]
+    dead_letter_queue: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Lists the dead letters in --data-dir (works while a relay serves from it).
+    /// Lists the dead letters in --data-dir (works while a relay serves from it), or in
+    /// --dead-letter-queue.
     DeadLetters {
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// Queues dead letters again; the relay serving from --data-dir posts them, exactly once.
+    /// Queues dead letters again; the relay serving from --data-dir (or the deployed worker)
+    /// posts them, exactly once.
     Replay {
         /// Queue ids, as `dead-letters` lists them.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -59,13 +71,34 @@ enum Command {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(_command) = &args.command {
+    if let Some(command) = &args.command {
+        let dead_letter_queue = args
+            .dead_letter_queue
+            .clone()
+            .or_else(|| std::env::var(env::DEAD_LETTER_QUEUE_URL).ok())
+            .filter(|url| !url.trim().is_empty());
+        if let Some(url) = dead_letter_queue {
+            return sqs_commands::run(command, &url).await;
+        }
         #[cfg(feature = "local-store")]
-        return commands::run(_command, &args.data_dir);
+        return commands::run(command, &args.data_dir);
         #[cfg(not(feature = "local-store"))]
-        anyhow::bail!("this build has no data directory (built without the local-store feature)");
+        anyhow::bail!(
+            "this build has no data directory (built without the local-store feature); \
+             give --dead-letter-queue"
+        );
     }
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let worker = std::env::var(env::RELAY_ROLE).ok();
+    let worker = match worker.as_deref() {
+        None | Some("") => false,
+        Some(queue::WORKER_ROLE) if on_lambda => true,
+        Some(other) => anyhow::bail!(
+            "{} is {other:?}: the only role is {:?}, and only on Lambda",
+            env::RELAY_ROLE,
+            queue::WORKER_ROLE
+        ),
+    };
     // `Targets` takes RUST_LOG's `target=level,level` form without the regex engine that
     // `EnvFilter` brings (a measurable part of the Lambda zip; see BENCHMARKS.md).
     let filter = std::env::var(env::RUST_LOG)
@@ -83,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
     .await
     .context("the relay's configuration is incomplete")?;
     let mut config = config;
-    if !on_lambda && !args.dry_run {
+    if !on_lambda && !args.dry_run && config.sqs.is_none() {
         config.data_dir = Some(DataDirSettings {
             path: args.data_dir.clone(),
             max_bytes: args.max_data_mb.map(|mb| mb * 1024 * 1024),
@@ -97,12 +130,41 @@ async fn main() -> anyhow::Result<()> {
     if let Some((store, _)) = relay.state() {
         tracing::info!(store, "delivery state kept (exactly-once, living messages)");
     }
-    if let Some(queue) = relay.queue() {
-        tracing::info!(
-            data_dir = %args.data_dir.display(),
-            "deliveries Slack does not take in time are queued and retried"
-        );
-        tokio::spawn(handler::queue::worker::run(relay.clone(), queue.clone()));
+    match relay.queue() {
+        #[cfg(feature = "local-store")]
+        Some(Queue::Local(queue)) => {
+            tracing::info!(
+                data_dir = %args.data_dir.display(),
+                "deliveries Slack does not take in time are queued and retried"
+            );
+            tokio::spawn(handler::queue::worker::run(relay.clone(), queue.clone()));
+        }
+        Some(Queue::Sqs(_)) if !worker => tracing::info!(
+            "deliveries Slack does not take in time are queued in SQS for the retry worker"
+        ),
+        _ => {}
+    }
+    if worker {
+        let Some(Queue::Sqs(queue)) = relay.queue().cloned() else {
+            anyhow::bail!(
+                "the retry worker needs its queues: {} and {}",
+                env::RETRY_QUEUE_URL,
+                env::DEAD_LETTER_QUEUE_URL
+            );
+        };
+        let work = service_fn(move |event: LambdaEvent<SqsEvent>| {
+            let (relay, queue) = (relay.clone(), queue.clone());
+            async move {
+                let deadline = event.context.deadline();
+                Ok::<_, lambda_http::Error>(
+                    sqs_worker::handle(&relay, &queue, event.payload, deadline).await,
+                )
+            }
+        });
+        return lambda_http::lambda_runtime::run(work)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("the Lambda runtime stopped");
     }
     if !relay.checks_signatures() {
         tracing::warn!(
@@ -150,29 +212,7 @@ mod commands {
         match command {
             Command::DeadLetters { json } => {
                 let letters = queue.dead_letters()?;
-                if *json {
-                    for letter in &letters {
-                        println!("{}", serde_json::to_string(letter)?);
-                    }
-                    return Ok(());
-                }
-                println!(
-                    "id\tkind\torganization/project/stack\terror\tattempts\tfirst attempt\tlast attempt"
-                );
-                for l in &letters {
-                    let place = [&l.organization, &l.project, &l.stack]
-                        .map(|p| p.as_deref().unwrap_or("-"))
-                        .join("/");
-                    println!(
-                        "{}\t{}\t{place}\t{}\t{}\t{}\t{}",
-                        l.id,
-                        l.kind,
-                        l.error.as_deref().unwrap_or("-"),
-                        l.attempts,
-                        l.first_attempt.as_deref().unwrap_or("-"),
-                        l.last_attempt.as_deref().unwrap_or("-"),
-                    );
-                }
+                super::print_dead_letters(&letters, *json)?;
                 eprintln!("{} dead letter(s) in {}", letters.len(), dir.display());
                 Ok(())
             }
@@ -198,6 +238,97 @@ mod commands {
             }
         }
     }
+}
+
+/// `dead-letters` and `replay` on the deployed dead-letter queue.
+mod sqs_commands {
+    use anyhow::Context;
+    use handler::queue::sqs::{Moved, SqsQueue};
+    use handler::relay::Clients;
+
+    use super::{Command, print_dead_letters};
+
+    pub async fn run(command: &Command, dead_letter_queue: &str) -> anyhow::Result<()> {
+        let clients = Clients::from_env().context("could not build the HTTP client")?;
+        let aws = clients.aws().map_err(anyhow::Error::msg)?;
+        let client = aws.sqs();
+        // The retry queue is the one whose redrive policy names this dead-letter queue.
+        let sources = client
+            .list_dead_letter_source_queues()
+            .queue_url(dead_letter_queue)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!(aws_sdk_sqs::error::DisplayErrorContext(e)))
+            .with_context(|| format!("could not read the dead-letter queue {dead_letter_queue}"))?;
+        let queue_url = match sources.queue_urls.as_slice() {
+            [one] => one.clone(),
+            [] => anyhow::bail!(
+                "{dead_letter_queue} is no queue's dead-letter queue: give the stack's deadLetterQueueUrl"
+            ),
+            many => anyhow::bail!(
+                "{dead_letter_queue} is the dead-letter queue of {} queues; the relay's has one",
+                many.len()
+            ),
+        };
+        let queue = SqsQueue::new(client, &queue_url, dead_letter_queue);
+        match command {
+            Command::DeadLetters { json } => {
+                let letters = queue.dead_letters().await?;
+                print_dead_letters(&letters, *json)?;
+                eprintln!("{} dead letter(s) in {dead_letter_queue}", letters.len());
+                Ok(())
+            }
+            Command::Replay { ids, all } => {
+                let (replayed, moved) = queue
+                    .replay((!all).then_some(ids.as_slice()))
+                    .await
+                    .context("could not re-queue")?;
+                match moved {
+                    Moved::ByTask(handle) => println!(
+                        "SQS is moving every dead letter back to {queue_url} (message move task {handle})"
+                    ),
+                    Moved::OneByOne => println!(
+                        "re-queued {}: {}",
+                        replayed.requeued.len(),
+                        replayed.requeued.join(" ")
+                    ),
+                }
+                eprintln!("the retry worker posts them (each at most once per Pulumi-Webhook-ID)");
+                anyhow::ensure!(
+                    replayed.unknown.is_empty(),
+                    "not dead letters here: {} (see `handler dead-letters`)",
+                    replayed.unknown.join(" ")
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The dead letters as a table, or one JSON object per line.
+fn print_dead_letters(letters: &[handler::queue::DeadLetter], json: bool) -> anyhow::Result<()> {
+    if json {
+        for letter in letters {
+            println!("{}", serde_json::to_string(letter)?);
+        }
+        return Ok(());
+    }
+    println!("id\tkind\torganization/project/stack\terror\tattempts\tfirst attempt\tlast attempt");
+    for l in letters {
+        let place = [&l.organization, &l.project, &l.stack]
+            .map(|p| p.as_deref().unwrap_or("-"))
+            .join("/");
+        println!(
+            "{}\t{}\t{place}\t{}\t{}\t{}\t{}",
+            l.id,
+            l.kind,
+            l.error.as_deref().unwrap_or("-"),
+            l.attempts,
+            l.first_attempt.as_deref().unwrap_or("-"),
+            l.last_attempt.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight deliveries finish.

@@ -17,6 +17,7 @@ use crate::living::{Living, Slack};
 use crate::queue::Queue;
 #[cfg(feature = "local-store")]
 use crate::queue::local::LocalQueue;
+use crate::queue::sqs::SqsQueue;
 use crate::slack::{ClientError, SlackClient};
 #[cfg(feature = "local-store")]
 use crate::state::local::LocalState;
@@ -95,6 +96,8 @@ pub enum StartError {
     Slack(#[from] ClientError),
     #[error("{var} is set, but there is no DynamoDB client: {0}", var = env::STATE_TABLE)]
     State(String),
+    #[error("{var} is set, but there is no SQS client: {0}", var = env::RETRY_QUEUE_URL)]
+    Sqs(String),
     #[cfg(feature = "local-store")]
     #[error(transparent)]
     DataDir(#[from] crate::data_dir::OpenError),
@@ -121,8 +124,18 @@ impl Relay {
                     ))),
                     None => None,
                 };
-                let (state, local_queue) = open_data_dir(config.data_dir.as_ref(), state)?;
-                queue = local_queue;
+                queue = match &config.sqs {
+                    Some(settings) => Some(Queue::Sqs(SqsQueue::new(
+                        clients.aws().map_err(StartError::Sqs)?.sqs(),
+                        &settings.queue_url,
+                        &settings.dead_letter_queue_url,
+                    ))),
+                    None => None,
+                };
+                // The deployed relay's queue is SQS; a data directory is only for the local one.
+                let data_dir = config.data_dir.as_ref().filter(|_| queue.is_none());
+                let (state, local_queue) = open_data_dir(data_dir, state)?;
+                queue = queue.or(local_queue);
                 let slack = match state {
                     None => Slack::Stateless(client),
                     Some(state) => Slack::Living(Living {
@@ -166,6 +179,17 @@ impl Relay {
                 Slack::Stateless(_) => None,
             },
             Sink::DryRun { .. } => None,
+        }
+    }
+
+    /// The bound on one call to Slack (none in a dry run, which makes none).
+    pub fn slack_deadline(&self) -> Duration {
+        match &self.sink {
+            Sink::Slack { slack, .. } => match slack.as_ref() {
+                Slack::Living(living) => living.slack.deadline(),
+                Slack::Stateless(client) => client.deadline(),
+            },
+            Sink::DryRun { .. } => Duration::ZERO,
         }
     }
 

@@ -188,6 +188,11 @@ impl SlackClient {
         })
     }
 
+    /// The bound on one post or update, retries included (`SLACK_DEADLINE_MS`).
+    pub fn deadline(&self) -> Duration {
+        self.policy.deadline
+    }
+
     /// Posts `message` to `channel`, retrying transient failures until the deadline.
     pub async fn post_message(
         &self,

@@ -29,6 +29,42 @@ pub mod env {
     pub const RETRY_MAX_MS: &str = "RETRY_MAX_MS";
     /// How long after its arrival a queued delivery is retried before it is dead-lettered.
     pub const RETRY_FOR_MINUTES: &str = "RETRY_FOR_MINUTES";
+    /// On AWS, the SQS FIFO queue deliveries wait in for their retry ([`crate::contract::queue`]).
+    pub const RETRY_QUEUE_URL: &str = "RETRY_QUEUE_URL";
+    /// On AWS, the SQS FIFO queue dead letters are kept in (the retry queue's redrive target).
+    pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
+    /// On Lambda, which events the function takes: unset, API Gateway's (the relay); `retry-worker`,
+    /// the retry queue's (an SQS event source mapping).
+    pub const RELAY_ROLE: &str = "RELAY_ROLE";
+}
+
+/// What the deployed retry queue and its worker must agree on: `infra` sets the queues and the
+/// event source mapping up with these, the worker relies on them.
+pub mod queue {
+    use std::time::Duration;
+
+    /// [`super::env::RELAY_ROLE`]'s value on the worker function.
+    pub const WORKER_ROLE: &str = "retry-worker";
+    /// Messages per worker invocation. The worker sends them one after another (a stack's
+    /// deliveries must stay in order), each within the Slack deadline.
+    pub const BATCH_SIZE: u32 = 10;
+    /// The worker function's timeout: a full batch at the default Slack deadline (10 s each). With
+    /// a longer `SLACK_DEADLINE_MS` the worker leaves what it has no time for to the next
+    /// invocation rather than be cut off mid-post.
+    pub const WORKER_TIMEOUT: Duration = Duration::from_secs(120);
+    /// The queues' default visibility timeout. AWS Lambda's SQS guide: "set the source queue's
+    /// visibility timeout to at least six times the timeout that you configure on your function";
+    /// CreateEventSourceMapping refuses one shorter than the function's timeout.
+    pub const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(6 * 120);
+    /// SQS's longest visibility timeout (ChangeMessageVisibility: 0 to 43 200 s).
+    pub const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
+    /// The redrive policy's `maxReceiveCount` (SQS allows 1 to 1 000): only a backstop for a
+    /// message the worker cannot finish at all (it crashes on it). The worker itself moves a
+    /// delivery to the dead-letter queue when the retry schedule ends or Slack refuses it.
+    pub const MAX_RECEIVE_COUNT: u32 = 1000;
+    /// Both queues keep messages for SQS's longest retention, 14 days: longer than any retry
+    /// schedule (`RETRY_FOR_MINUTES` at most 20 160) so none expires while it is retried.
+    pub const RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
 }
 
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";

@@ -3,10 +3,16 @@
 //! refused for good (or what was retried past the schedule's end) is a dead letter, listed by
 //! `handler dead-letters` and re-queued by `handler replay`.
 //!
-//! The self-hosted relay keeps it in its data directory ([`local`]).
+//! The self-hosted relay keeps it in its data directory ([`local`]) and retries it in a task of
+//! its own ([`worker`]); the deployed one keeps it in SQS ([`sqs`]) and retries it in a second
+//! function the queue invokes ([`sqs_worker`]). Both follow one rule per attempt ([`attempt`]).
 
+pub mod attempt;
 #[cfg(feature = "local-store")]
 pub mod local;
+pub mod sqs;
+pub mod sqs_worker;
+#[cfg(feature = "local-store")]
 pub mod worker;
 
 use std::time::Duration;
@@ -107,6 +113,7 @@ pub struct Replayed {
 pub enum Queue {
     #[cfg(feature = "local-store")]
     Local(local::LocalQueue),
+    Sqs(sqs::SqsQueue),
 }
 
 macro_rules! each_queue {
@@ -114,12 +121,11 @@ macro_rules! each_queue {
         match *$self {
             #[cfg(feature = "local-store")]
             Queue::Local(ref $q) => $call.await,
+            Queue::Sqs(ref $q) => $call.await,
         }
     };
 }
 
-// Without local-store (the Lambda build) no variant exists yet, and the arguments go unused.
-#[cfg_attr(not(feature = "local-store"), allow(unused_variables))]
 impl Queue {
     /// Stores `delivery` to be retried; returns its queue id once the write is committed.
     pub async fn enqueue(&self, delivery: NewDelivery) -> Result<String, QueueError> {
@@ -131,34 +137,31 @@ impl Queue {
         each_queue!(self, q => q.dead_letter(delivery))
     }
 
-    /// Whether deliveries of `lane` are queued (a new one must wait behind them).
+    /// Whether deliveries of `lane` are queued (a new one must wait behind them). SQS cannot
+    /// say which groups hold messages: on AWS a new delivery goes to Slack at once, and the
+    /// living messages' phase order keeps a late retry from undoing a newer status.
     pub async fn lane_busy(&self, lane: &str) -> Result<bool, QueueError> {
-        each_queue!(self, q => q.lane_busy(lane))
+        match self {
+            #[cfg(feature = "local-store")]
+            Queue::Local(q) => q.lane_busy(lane).await,
+            Queue::Sqs(_) => {
+                let _ = lane;
+                Ok(false)
+            }
+        }
     }
 
-    /// Up to `limit` deliveries due now, at most one per lane (the lane's oldest).
-    pub async fn due(&self, limit: usize) -> Result<Vec<Queued>, QueueError> {
-        each_queue!(self, q => q.due(limit))
-    }
-
-    /// How long until the next queued delivery is due (`None`: the queue is empty).
-    pub async fn next_due_in(&self) -> Result<Option<Duration>, QueueError> {
-        each_queue!(self, q => q.next_due_in())
-    }
-
-    /// The delivery reached Slack (or was muted, or found already posted): forget it.
-    pub async fn delivered(&self, id: &str) -> Result<(), QueueError> {
-        each_queue!(self, q => q.delivered(id))
-    }
-
-    /// Another attempt failed: try again after `attempt.retry_in`, or, without one, dead-letter.
-    pub async fn failed(&self, id: &str, attempt: FailedAttempt) -> Result<(), QueueError> {
-        each_queue!(self, q => q.failed(id, attempt))
-    }
-
-    /// Records Slack's latest error for `GET /status`.
+    /// Records Slack's latest error for `GET /status` (in the data directory; SQS keeps no such
+    /// thing, and on AWS the log line of the attempt says it).
     pub async fn saw_slack_error(&self, error: &str) -> Result<(), QueueError> {
-        each_queue!(self, q => q.saw_slack_error(error))
+        match self {
+            #[cfg(feature = "local-store")]
+            Queue::Local(q) => q.saw_slack_error(error).await,
+            Queue::Sqs(_) => {
+                let _ = error;
+                Ok(())
+            }
+        }
     }
 
     /// Records a failed attempt's Slack error, if it was Slack's, for `GET /status`; a failure to
@@ -174,11 +177,13 @@ impl Queue {
     pub async fn status(&self) -> Result<Status, QueueError> {
         each_queue!(self, q => q.status())
     }
+}
 
-    /// Waits until something is queued by this process or `timeout` passes.
-    pub async fn wait(&self, timeout: Duration) {
-        each_queue!(self, q => q.wait(timeout))
-    }
+/// Now, in epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// `at_ms` (epoch milliseconds) as RFC 3339, UTC, to the second.
