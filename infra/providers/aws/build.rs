@@ -15,6 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "dynamodb",
             "iam",
             "lambda",
+            "sns",
+            "sqs",
             "ssm",
         ],
     )?;
