@@ -287,11 +287,18 @@ mod sqs_commands {
                     Moved::ByTask(handle) => println!(
                         "SQS is moving every dead letter back to {queue_url} (message move task {handle})"
                     ),
-                    Moved::OneByOne => println!(
-                        "re-queued {}: {}",
-                        replayed.requeued.len(),
-                        replayed.requeued.join(" ")
-                    ),
+                    Moved::OneByOne { task_refused } => {
+                        if let Some(why) = task_refused {
+                            eprintln!(
+                                "SQS did not start a message move task ({why}); moving one by one"
+                            );
+                        }
+                        println!(
+                            "re-queued {}: {}",
+                            replayed.requeued.len(),
+                            replayed.requeued.join(" ")
+                        )
+                    }
                 }
                 eprintln!("the retry worker posts them (each at most once per Pulumi-Webhook-ID)");
                 anyhow::ensure!(

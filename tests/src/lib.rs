@@ -4,7 +4,9 @@
 
 pub mod cli_config;
 pub mod deploy;
+pub mod emulator;
 pub mod engine;
+pub mod esm;
 pub mod fake_slack;
 pub mod load;
 pub mod moto;

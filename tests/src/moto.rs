@@ -1,5 +1,5 @@
-//! moto (`pip install "moto[server]"`), a local AWS API, on a loopback port: SSM Parameter Store
-//! and DynamoDB answer the relay's real AWS SDK calls as AWS would.
+//! moto (`pip install "moto[server]"`), a local AWS API, on a loopback port: SSM Parameter Store,
+//! DynamoDB and SQS answer the relay's real AWS SDK calls as AWS would.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,6 +21,23 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The URLs (and the retry queue's ARN) of [`Moto::retry_queues`].
+pub struct RetryQueues {
+    pub queue: String,
+    pub queue_arn: String,
+    pub dead_letters: String,
+}
+
+impl RetryQueues {
+    /// The environment that points a relay at them.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("RETRY_QUEUE_URL", self.queue.clone()),
+            ("DEAD_LETTER_QUEUE_URL", self.dead_letters.clone()),
+        ]
     }
 }
 
@@ -96,6 +113,70 @@ impl Moto {
             .send()
             .await
             .expect("moto stores the parameter");
+    }
+
+    /// The relay's own SQS client, pointed at moto.
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        self.aws().sqs()
+    }
+
+    /// The relay's two queues, created in moto as `infra` declares them: FIFO, the retry queue's
+    /// redrive policy naming the dead-letter queue. Returns their URLs.
+    pub async fn retry_queues(&self, name: &str) -> RetryQueues {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        use relay_core::contract::queue;
+        let sqs = self.sqs();
+        let create = async |name: String, extra: Vec<(A, String)>| {
+            let mut request = sqs
+                .create_queue()
+                .queue_name(name)
+                .attributes(A::FifoQueue, "true")
+                .attributes(
+                    A::VisibilityTimeout,
+                    queue::VISIBILITY_TIMEOUT.as_secs().to_string(),
+                )
+                .attributes(
+                    A::MessageRetentionPeriod,
+                    queue::RETENTION.as_secs().to_string(),
+                );
+            for (key, value) in extra {
+                request = request.attributes(key, value);
+            }
+            let url = request
+                .send()
+                .await
+                .expect("moto creates the queue")
+                .queue_url
+                .unwrap();
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(A::QueueArn)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap()
+                .remove(&A::QueueArn)
+                .unwrap();
+            (url, arn)
+        };
+        let (dead_letters, dead_letters_arn) =
+            create(format!("{name}-dead-letters.fifo"), vec![]).await;
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dead_letters_arn,
+            "maxReceiveCount": queue::MAX_RECEIVE_COUNT,
+        });
+        let (queue, queue_arn) = create(
+            format!("{name}.fifo"),
+            vec![(A::RedrivePolicy, redrive.to_string())],
+        )
+        .await;
+        RetryQueues {
+            queue,
+            queue_arn,
+            dead_letters,
+        }
     }
 
     /// The relay's state table `name`, created in moto as `infra` declares it.

@@ -33,6 +33,7 @@ pub fn config(api_url: &str) -> Config {
     Config {
         thread_window: Duration::from_secs(3600),
         retry: Default::default(),
+        sqs: None,
         data_dir: None,
         output: Output::Slack {
             api_url: api_url.to_owned(),

@@ -319,18 +319,19 @@ impl SqsQueue {
     /// Moves the dead letters `ids` (all when `None`) back to the retry queue, each with a new
     /// retry window and due at once, in its stack's group again (`handler replay`).
     ///
-    /// For all of them SQS's own `StartMessageMoveTask` is used when SQS offers it: it moves the
-    /// messages inside SQS, at SQS's pace, and the worker starts their window from the moved
-    /// message's `SentTimestamp` (a moved message is sent anew). Where it is not offered (an
-    /// emulator), and for chosen ids, which the move task cannot pick, each message is sent
-    /// to the retry queue and then deleted from the dead-letter queue: a crash in between sends
-    /// one twice, which exactly-once absorbs; never none.
+    /// For all of them SQS's own `StartMessageMoveTask` is asked first: it moves the messages
+    /// inside SQS, at SQS's pace, and the worker starts their window from the moved message's
+    /// `SentTimestamp` (a moved message is sent anew). Where SQS does not start one (a task
+    /// already runs, no permission, an emulator without the API), and for chosen ids, which a
+    /// move task cannot pick, each message is sent to the retry queue and then deleted from the
+    /// dead-letter queue: a crash in between sends one twice, which exactly-once absorbs; never
+    /// none.
     pub async fn replay(&self, ids: Option<&[String]>) -> Result<(Replayed, Moved), QueueError> {
+        let mut task_refused = None;
         if ids.is_none() {
             match self.move_task().await {
-                Ok(Some(task)) => return Ok((Replayed::default(), Moved::ByTask(task))),
-                Ok(None) => {}
-                Err(error) => return Err(error),
+                Ok(handle) => return Ok((Replayed::default(), Moved::ByTask(handle))),
+                Err(why) => task_refused = Some(why),
             }
         }
         let received = self.receive_all(REPLAY_HOLD).await?;
@@ -370,12 +371,12 @@ impl SqsQueue {
                 .cloned()
                 .collect();
         }
-        Ok((replayed, Moved::OneByOne))
+        Ok((replayed, Moved::OneByOne { task_refused }))
     }
 
-    /// Starts SQS's move of every dead letter to the retry queue; `None` when this SQS does not
-    /// offer the API.
-    async fn move_task(&self) -> Result<Option<String>, QueueError> {
+    /// Starts SQS's move of every dead letter to the retry queue: its task handle, or why SQS
+    /// would not start one.
+    async fn move_task(&self) -> Result<String, String> {
         let arn = async |url: &str| {
             let answer = self
                 .client
@@ -384,32 +385,25 @@ impl SqsQueue {
                 .attribute_names(QueueAttributeName::QueueArn)
                 .send()
                 .await
-                .map_err(|e| self.error("read the queues' ARNs", e))?;
+                .map_err(|e| DisplayErrorContext(e).to_string())?;
             answer
                 .attributes
                 .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-                .ok_or_else(|| QueueError {
-                    place: url.to_owned(),
-                    doing: "read the queues' ARNs",
-                    why: "SQS answered without a QueueArn".to_owned(),
-                })
+                .ok_or_else(|| format!("SQS answered {url}'s attributes without a QueueArn"))
         };
         let (source, destination) = (
             arn(&self.dead_letter_url).await?,
             arn(&self.queue_url).await?,
         );
-        match self
+        let answer = self
             .client
             .start_message_move_task()
             .source_arn(source)
             .destination_arn(destination)
             .send()
             .await
-        {
-            Ok(answer) => Ok(Some(answer.task_handle.unwrap_or_default())),
-            Err(error) if unsupported(&error) => Ok(None),
-            Err(error) => Err(self.error("start moving the dead letters", error)),
-        }
+            .map_err(|e| DisplayErrorContext(e).to_string())?;
+        Ok(answer.task_handle.unwrap_or_default())
     }
 }
 
@@ -418,8 +412,9 @@ impl SqsQueue {
 pub enum Moved {
     /// SQS moves them; its task handle (`ListMessageMoveTasks` shows the progress).
     ByTask(String),
-    /// The relay moved them one by one ([`Replayed`] says which).
-    OneByOne,
+    /// The relay moved them one by one ([`Replayed`] says which); for a replay of all, why SQS
+    /// did not move them itself.
+    OneByOne { task_refused: Option<String> },
 }
 
 /// A dead letter listing holds messages this long at most (released as soon as it is done).
@@ -431,26 +426,6 @@ struct Received {
     envelope: Result<Envelope, String>,
     receipt: String,
     sent_ms: i64,
-}
-
-/// Whether SQS answered that it does not know the operation (an emulator without it).
-fn unsupported<E>(error: &aws_sdk_sqs::error::SdkError<E>) -> bool
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata,
-{
-    let code = match error {
-        aws_sdk_sqs::error::SdkError::ServiceError(e) => e.err().code(),
-        _ => None,
-    };
-    matches!(
-        code,
-        Some(
-            "InvalidAction"
-                | "UnsupportedOperation"
-                | "NotImplemented"
-                | "UnknownOperationException"
-        )
-    )
 }
 
 #[cfg(test)]

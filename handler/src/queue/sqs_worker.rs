@@ -102,8 +102,9 @@ async fn one(relay: &Relay, queue: &SqsQueue, record: &SqsMessage) -> bool {
         }
         return false;
     }
-    // A message written with a wait was seen once before its first retry, without an attempt.
-    let deferred = u32::from(envelope.due_ms > envelope.since_ms);
+    // A message first received before it was due was seen once without an attempt.
+    let first_received = attribute("ApproximateFirstReceiveTimestamp").unwrap_or(now);
+    let deferred = u32::from(first_received < envelope.due_ms);
     let number = (envelope.attempts + receive_count)
         .saturating_sub(deferred)
         .max(1);
