@@ -166,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e))
             .context("the Lambda runtime stopped");
     }
-    if !relay.checks_signatures() {
+    if !relay.checks_signatures() && !worker {
         tracing::warn!(
             "no webhook secret is set (PULUMI_WEBHOOK_SECRET or PULUMI_WEBHOOK_SECRET_PARAMETER): \
              every request is accepted unsigned; use this only locally"

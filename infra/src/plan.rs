@@ -21,6 +21,23 @@ pub struct Names {
     pub secret_parameter: String,
     /// The DynamoDB table of delivery state.
     pub state_table: String,
+    /// The retry queue's worker function.
+    pub worker: String,
+    /// The SQS FIFO queues (names end in `.fifo`, at most 80 characters).
+    pub retry_queue: String,
+    pub dead_letter_queue: String,
+    /// The SNS topic the alarms notify (with `alertEmail`).
+    pub alerts_topic: String,
+}
+
+/// SQS's limit on queue names, `.fifo` included.
+const MAX_QUEUE_NAME: usize = 80;
+
+/// `prefix` shortened so that `prefix` + `suffix` fits `limit`.
+fn fitted(prefix: &str, suffix: &str, limit: usize) -> String {
+    let mut name: String = prefix.chars().take(limit - suffix.len()).collect();
+    name.push_str(suffix);
+    name
 }
 
 impl Names {
@@ -39,11 +56,16 @@ impl Names {
         let prefix = format!("{}-{}", clean(project), clean(stack));
         let mut function = format!("{prefix}-relay");
         function.truncate(MAX_FUNCTION_NAME);
+        let worker = fitted(&prefix, "-retry-worker", MAX_FUNCTION_NAME);
         let parameter_path = format!("/{}/{}", clean(project), clean(stack));
         Names {
             token_parameter: format!("{parameter_path}/slack-token"),
             secret_parameter: format!("{parameter_path}/webhook-secret"),
             state_table: format!("{prefix}-state"),
+            retry_queue: fitted(&prefix, "-retries.fifo", MAX_QUEUE_NAME),
+            dead_letter_queue: fitted(&prefix, "-dead-letters.fifo", MAX_QUEUE_NAME),
+            alerts_topic: format!("{prefix}-alerts"),
+            worker,
             prefix,
             function,
         }
@@ -110,11 +132,24 @@ impl Plan {
     }
 
     /// The size Lambda counts for the function's environment (names and values), with the state
-    /// table's name, which is chosen here.
+    /// table's name, which is chosen here, and the queues' URLs at their longest. The worker's
+    /// environment is this one less the webhook secret's parameter plus `RELAY_ROLE`, smaller.
     fn environment_bytes(&self) -> usize {
         let known: usize = self.variables.iter().map(|(k, v)| k.len() + v.len()).sum();
-        known + env::STATE_TABLE.len() + self.names.state_table.len()
+        known
+            + env::STATE_TABLE.len()
+            + self.names.state_table.len()
+            + env::RETRY_QUEUE_URL.len()
+            + queue_url_bound(&self.names.retry_queue)
+            + env::DEAD_LETTER_QUEUE_URL.len()
+            + queue_url_bound(&self.names.dead_letter_queue)
     }
+}
+
+/// The longest URL SQS gives a queue named `name`: `https://sqs.<region>.amazonaws.com/<account
+/// id, 12 digits>/<name>`, with a region name of at most 20 characters.
+fn queue_url_bound(name: &str) -> usize {
+    "https://sqs.".len() + 20 + ".amazonaws.com/".len() + 12 + 1 + name.len()
 }
 
 #[cfg(test)]
@@ -132,6 +167,7 @@ mod tests {
             handler_zip: None,
             routes,
             register_webhook: None,
+            alert_email: None,
         }
     }
 
@@ -150,7 +186,11 @@ mod tests {
         ]
         .iter()
         .map(|(k, v)| k.len() + v.len())
-        .sum();
+        .sum::<usize>()
+            + "RETRY_QUEUE_URL".len()
+            + queue_url_bound("relay-dev-retries.fifo")
+            + "DEAD_LETTER_QUEUE_URL".len()
+            + queue_url_bound("relay-dev-dead-letters.fifo");
         assert_eq!(bare.environment_bytes(), expected);
         let routes = r##"[{"stack":"*-prod","channel":"#p"}]"##.to_owned();
         let with_routes = Plan::new("relay", "dev", settings(Some(routes.clone()))).unwrap();
@@ -184,6 +224,15 @@ mod tests {
         let names = Names::new("my app", "prod/eu");
         assert_eq!(names.prefix, "my-app-prod-eu");
         assert_eq!(names.token_parameter, "/my-app/prod-eu/slack-token");
-        assert!(Names::new(&"x".repeat(100), "s").function.len() <= MAX_FUNCTION_NAME);
+        let long = Names::new(&"x".repeat(100), "s");
+        assert!(long.function.len() <= MAX_FUNCTION_NAME);
+        assert!(long.worker.len() <= MAX_FUNCTION_NAME && long.worker.ends_with("-retry-worker"));
+        for queue in [&long.retry_queue, &long.dead_letter_queue] {
+            assert!(
+                queue.len() <= MAX_QUEUE_NAME && queue.ends_with(".fifo"),
+                "{queue}"
+            );
+        }
+        assert_ne!(long.retry_queue, long.dead_letter_queue);
     }
 }

@@ -65,6 +65,8 @@ pub struct Settings {
     pub routes: Option<String>,
     /// The Pulumi Cloud webhook to register; `None` when `registerWebhook` is unset.
     pub register_webhook: Option<WebhookRegistration>,
+    /// Where the queue alarms are emailed (`alertEmail`); `None`: the alarms notify no one.
+    pub alert_email: Option<String>,
 }
 
 /// A configuration problem, phrased as what to run.
@@ -116,6 +118,8 @@ pub mod keys {
     pub const ROUTES: &str = "routes";
     /// Structured config, like `routes`: the Pulumi Cloud webhook to register (see `register`).
     pub const REGISTER_WEBHOOK: &str = "registerWebhook";
+    /// An address the queue alarms are emailed to (through an SNS topic).
+    pub const ALERT_EMAIL: &str = "alertEmail";
 
     /// The defaults `Pulumi.yaml` declares for the optional keys, which mean "not set". The CLI
     /// requires every declared key without a default and hands the program each default as if the
@@ -126,6 +130,7 @@ pub mod keys {
         (HANDLER_ZIP, ""),
         (ROUTES, "[]"),
         (REGISTER_WEBHOOK, "{}"),
+        (ALERT_EMAIL, ""),
     ];
 }
 
@@ -301,6 +306,18 @@ impl RawConfig {
             }
             Some((json, false)) => Some(register::parse(json)?),
         };
+        let alert_email = match self.get(ALERT_EMAIL).map(|(v, _)| v.trim()) {
+            None => None,
+            Some(address) if is_email(address) => Some(address.to_owned()),
+            Some(other) => {
+                return Err(SettingsError::Invalid {
+                    key: ALERT_EMAIL,
+                    value: other.to_owned(),
+                    why: "it is not an email address (SNS sends the alarms there)".into(),
+                    example: "oncall@example.com",
+                });
+            }
+        };
         Ok(Settings {
             slack_channel,
             has_webhook_secret,
@@ -309,8 +326,22 @@ impl RawConfig {
             handler_zip,
             routes,
             register_webhook,
+            alert_email,
         })
     }
+}
+
+/// `local@domain.tld`, no spaces: what an SNS email subscription can be sent to. SNS itself
+/// only finds out on delivery; this catches the typo before `pulumi up` creates anything.
+fn is_email(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// Validates `routes` with the relay's own parser (so `pulumi up` refuses exactly what the relay

@@ -22,7 +22,7 @@ use pulumi_gestalt_rust::{
     Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
     pulumi_combine,
 };
-use relay_core::contract::{self, env, state_table};
+use relay_core::contract::{self, env, queue, state_table};
 
 use crate::plan::Plan;
 use crate::policy;
@@ -44,6 +44,12 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
             &format!("/aws/lambda/{}", plan.names.function),
             plan,
         ),
+        worker: log_group(
+            ctx,
+            "worker-logs",
+            &format!("/aws/lambda/{}", plan.names.worker),
+            plan,
+        ),
         access: log_group(
             ctx,
             "access-logs",
@@ -52,40 +58,319 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
         ),
     };
     let table = state_table(ctx, plan);
-    let role_arn = role(ctx, plan, &logs, &secrets, &table);
+    let queues = queues(ctx, plan);
+    let relay_role = role(
+        ctx,
+        plan,
+        "relay-role",
+        "Runs the Pulumi webhook relay Lambda",
+        derive(
+            &pulumi_combine!(
+                logs.function.arn.clone(),
+                secrets.token_parameter.clone(),
+                secrets.secret_parameter.clone(),
+                table.arn.clone(),
+                queues.retry.arn.clone(),
+                queues.dead_letters.arn.clone()
+            ),
+            |(logs, token, secret, table, retry, dead)| {
+                policy::relay_permissions(&policy::Resources {
+                    log_group: &logs,
+                    parameters: &[token, secret],
+                    state_table: &table,
+                    retry_queue: &retry,
+                    dead_letter_queue: &dead,
+                })
+            },
+        ),
+    );
+    // The worker never sees a webhook's signature: it needs the token, not the secret.
+    let worker_role = role(
+        ctx,
+        plan,
+        "worker-role",
+        "Runs the Pulumi webhook relay's retry worker Lambda",
+        derive(
+            &pulumi_combine!(
+                logs.worker.arn.clone(),
+                secrets.token_parameter.clone(),
+                table.arn.clone(),
+                queues.retry.arn.clone(),
+                queues.dead_letters.arn.clone()
+            ),
+            |(logs, token, table, retry, dead)| {
+                policy::worker_permissions(&policy::Resources {
+                    log_group: &logs,
+                    parameters: &[token],
+                    state_table: &table,
+                    retry_queue: &retry,
+                    dead_letter_queue: &dead,
+                })
+            },
+        ),
+    );
+    let wiring = |worker: bool| {
+        let mut variables = plan.variables.clone();
+        if worker {
+            variables.remove(env::PULUMI_WEBHOOK_SECRET_PARAMETER);
+            variables.insert(env::RELAY_ROLE.to_owned(), queue::WORKER_ROLE.to_owned());
+        }
+        environment(variables, &table.name, &queues)
+    };
     let function = lambda_function(
         ctx,
         plan,
         code,
-        Wiring {
-            role_arn: &role_arn,
+        FunctionSpec {
+            resource: "relay-function",
+            name: &plan.names.function,
+            description: "Relays Pulumi Cloud webhooks to Slack",
+            // Under API Gateway's 30 s, over the relay's Slack deadline (the contract checks both).
+            timeout: contract::FUNCTION_TIMEOUT,
+            role_arn: &relay_role,
             log_group: &logs.function.name,
-            state_table: &table.name,
+            environment: wiring(false),
         },
     );
+    let worker = lambda_function(
+        ctx,
+        plan,
+        code,
+        FunctionSpec {
+            resource: "worker-function",
+            name: &plan.names.worker,
+            description: "Retries the Pulumi webhook relay's queued Slack deliveries",
+            timeout: queue::WORKER_TIMEOUT,
+            role_arn: &worker_role,
+            log_group: &logs.worker.name,
+            environment: wiring(true),
+        },
+    );
+    let mapping = event_source_mapping(ctx, &queues, &worker);
+    let alerts = alerts(ctx, plan);
+    let alarms = alarms(ctx, plan, alerts.as_ref());
     let api = http_api(ctx, plan, &function, &logs.access.arn);
     if let Some(registration) = &plan.settings.register_webhook {
         pulumi_cloud_webhook(ctx, registration, &api.serving_url, &secrets.webhook_secret)?;
     }
 
-    // Before anything waits for the function (the exports below do), everything that does not
+    // Before anything waits for the functions (the exports below do), everything that does not
     // need the zip is registered, while it builds.
-    settle(vec![
+    let mut independent = vec![
         secrets.token_parameter,
         secrets.secret_parameter,
         logs.function.arn.clone(),
+        logs.worker.arn.clone(),
         logs.access.arn.clone(),
         table.arn.clone(),
-        role_arn,
+        queues.retry.url.clone(),
+        queues.dead_letters.url.clone(),
+        relay_role,
+        worker_role,
         api.url.clone(),
         secrets.webhook_secret.clone(),
-    ]);
+    ];
+    independent.extend(alarms);
+    independent.extend(alerts.iter().map(|a| a.subscription.clone()));
+    settle(independent);
     // Exports last: `add_export` waits for its value.
     ctx.add_export("url", &api.url);
     ctx.add_export("functionName", &function.name);
     ctx.add_export("logGroupName", &logs.function.name);
+    ctx.add_export("workerFunctionName", &worker.name);
+    ctx.add_export("retryQueueUrl", &queues.retry.url);
+    ctx.add_export("deadLetterQueueUrl", &queues.dead_letters.url);
+    ctx.add_export("retryEventSourceMapping", &mapping);
+    if let Some(alerts) = &alerts {
+        ctx.add_export("alertTopicArn", &alerts.topic_arn);
+    }
     ctx.add_export("webhookSecret", &secrets.webhook_secret.secret());
     Ok(())
+}
+
+/// A function's environment: `variables` and the names the provider reports for the state
+/// table and the queues (outputs), so the function is only created once they exist and always
+/// names the ones that do.
+fn environment(
+    variables: std::collections::BTreeMap<String, String>,
+    table: &Output<String>,
+    queues: &Queues,
+) -> Output<PulumiAny> {
+    pulumi_combine!(
+        table.clone(),
+        queues.retry.url.clone(),
+        queues.dead_letters.url.clone()
+    )
+    .map(move |(table, retry, dead)| {
+        let mut variables = variables.clone();
+        variables.insert(env::STATE_TABLE.to_owned(), table);
+        variables.insert(env::RETRY_QUEUE_URL.to_owned(), retry);
+        variables.insert(env::DEAD_LETTER_QUEUE_URL.to_owned(), dead);
+        pulumi_any!({ "variables": variables })
+    })
+}
+
+/// The retry queue and its dead-letter queue: FIFO (a stack's deliveries in order, one message
+/// group per stack), SQS-managed encryption, kept for SQS's longest retention. The redrive
+/// policy is only a backstop (`maxReceiveCount` at its maximum): the worker itself moves a
+/// delivery to the dead-letter queue when its schedule ends or Slack refuses it.
+struct Queues {
+    retry: aws::sqs::queue::QueueResult,
+    dead_letters: aws::sqs::queue::QueueResult,
+}
+
+fn queues(ctx: &Context, plan: &Plan) -> Queues {
+    let fifo = |resource: &str, name: &str, redrive: Option<Output<String>>| {
+        let args = aws::sqs::queue::QueueArgs::builder()
+            .name(name.to_owned())
+            .fifo_queue(true)
+            .sqs_managed_sse_enabled(true)
+            .visibility_timeout_seconds(queue::VISIBILITY_TIMEOUT.as_secs() as i32)
+            .message_retention_seconds(queue::RETENTION.as_secs() as i32)
+            .tags(plan.tags.clone());
+        let args = match redrive {
+            Some(policy) => args.redrive_policy(policy).build_struct(),
+            None => args.build_struct(),
+        };
+        aws::sqs::queue::create(ctx, resource, args)
+    };
+    let dead_letters = fifo("dead-letter-queue", &plan.names.dead_letter_queue, None);
+    let redrive = derive(&dead_letters.arn, |arn| {
+        serde_json::json!({
+            "deadLetterTargetArn": arn,
+            "maxReceiveCount": queue::MAX_RECEIVE_COUNT,
+        })
+        .to_string()
+    });
+    let retry = fifo("retry-queue", &plan.names.retry_queue, Some(redrive));
+    Queues {
+        retry,
+        dead_letters,
+    }
+}
+
+/// The retry queue feeding the worker: batches of [`queue::BATCH_SIZE`], partial batch
+/// responses, and at most two worker invocations at once (SQS's minimum for a mapping's
+/// maximum concurrency): Slack's rate limit, not Lambda's, is what the worker runs into.
+/// Returns the mapping's UUID.
+fn event_source_mapping(ctx: &Context, queues: &Queues, worker: &FunctionRef) -> Output<String> {
+    aws::lambda::event_source_mapping::create(
+        ctx,
+        "retry-worker-trigger",
+        aws::lambda::event_source_mapping::EventSourceMappingArgs::builder()
+            .event_source_arn(queues.retry.arn.clone())
+            .function_name(worker.arn.clone())
+            .batch_size(queue::BATCH_SIZE as i32)
+            .function_response_types(vec!["ReportBatchItemFailures".to_owned()])
+            .scaling_config(
+                aws::types::lambda::EventSourceMappingScalingConfig::builder()
+                    .maximum_concurrency(2)
+                    .build_struct(),
+            )
+            .enabled(true)
+            .build_struct(),
+    )
+    .uuid
+}
+
+/// With `alertEmail`: the SNS topic the alarms notify and its email subscription (SNS emails a
+/// confirmation link first; nothing arrives until it is followed).
+struct Alerts {
+    topic_arn: Output<String>,
+    subscription: Output<String>,
+}
+
+fn alerts(ctx: &Context, plan: &Plan) -> Option<Alerts> {
+    let email = plan.settings.alert_email.as_ref()?;
+    let topic = aws::sns::topic::create(
+        ctx,
+        "alerts-topic",
+        aws::sns::topic::TopicArgs::builder()
+            .name(plan.names.alerts_topic.clone())
+            .display_name("Pulumi webhook relay".to_owned())
+            .tags(plan.tags.clone())
+            .build_struct(),
+    );
+    let subscription = aws::sns::topic_subscription::create(
+        ctx,
+        "alerts-email",
+        aws::sns::topic_subscription::TopicSubscriptionArgs::builder()
+            .topic(topic.arn.clone())
+            .protocol("email".to_owned())
+            .endpoint(email.clone())
+            .build_struct(),
+    );
+    Some(Alerts {
+        topic_arn: topic.arn,
+        subscription: subscription.arn,
+    })
+}
+
+/// How long the oldest queued delivery may wait before its alarm: past the first retries of the
+/// schedule (30 s doubling to 15 min), Slack has been failing for a while.
+const OLDEST_QUEUED_ALARM_SECS: f64 = 1800.0;
+
+/// Alarms on the queues, notifying `alerts` when given: a dead letter exists (a delivery Slack
+/// refused for good or that ran out of retries), and a delivery has waited over half an hour.
+/// SQS sends its metrics every minute; a queue with no messages sends none, which is fine.
+/// Returns the alarms' ARNs.
+fn alarms(ctx: &Context, plan: &Plan, alerts: Option<&Alerts>) -> Vec<Output<String>> {
+    let actions = || match alerts {
+        Some(alerts) => alerts.topic_arn.map(|arn| Some(vec![arn])),
+        None => ctx.new_output(&None),
+    };
+    let alarm = |resource: &str,
+                 suffix: &str,
+                 description: &str,
+                 metric: &str,
+                 queue: &str,
+                 threshold: f64,
+                 period: i32| {
+        aws::cloudwatch::metric_alarm::create(
+            ctx,
+            resource,
+            aws::cloudwatch::metric_alarm::MetricAlarmArgs::builder()
+                .name(format!("{}-{suffix}", plan.names.prefix))
+                .alarm_description(description.to_owned())
+                .namespace("AWS/SQS".to_owned())
+                .metric_name(metric.to_owned())
+                .dimensions(std::collections::HashMap::from([(
+                    "QueueName".to_owned(),
+                    queue.to_owned(),
+                )]))
+                .statistic("Maximum".to_owned())
+                .period(period)
+                .evaluation_periods(1)
+                .threshold(threshold)
+                .comparison_operator("GreaterThanThreshold".to_owned())
+                .treat_missing_data("notBreaching".to_owned())
+                .alarm_actions(actions())
+                .ok_actions(actions())
+                .tags(plan.tags.clone())
+                .build_struct(),
+        )
+        .arn
+    };
+    vec![
+        alarm(
+            "dead-letters-alarm",
+            "dead-letters",
+            "A Pulumi webhook was dead-lettered: list with `handler dead-letters --dead-letter-queue <deadLetterQueueUrl>`, re-queue with `handler replay`",
+            "ApproximateNumberOfMessagesVisible",
+            &plan.names.dead_letter_queue,
+            0.0,
+            60,
+        ),
+        alarm(
+            "oldest-queued-alarm",
+            "oldest-queued",
+            "A queued Pulumi webhook has waited over 30 minutes for Slack",
+            "ApproximateAgeOfOldestMessage",
+            &plan.names.retry_queue,
+            OLDEST_QUEUED_ALARM_SECS,
+            300,
+        ),
+    ]
 }
 
 /// The secrets, each only ever a Pulumi secret: the token from config; the webhook secret from
@@ -135,30 +420,21 @@ fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
     })
 }
 
-/// The function's log group and the API's access log group.
+/// The relay's and the worker's log groups and the API's access log group.
 struct Logs {
     function: aws::cloudwatch::log_group::LogGroupResult,
+    worker: aws::cloudwatch::log_group::LogGroupResult,
     access: aws::cloudwatch::log_group::LogGroupResult,
 }
 
-/// The function's role, allowed exactly what the relay does ([`policy::relay_permissions`]);
-/// returns its ARN.
+/// A Lambda role allowed exactly `policy` ([`policy`]); returns its ARN.
 fn role(
     ctx: &Context,
     plan: &Plan,
-    logs: &Logs,
-    secrets: &Secrets,
-    table: &aws::dynamodb::table::TableResult,
+    resource: &str,
+    description: &str,
+    policy: Output<String>,
 ) -> Output<String> {
-    let policy = derive(
-        &pulumi_combine!(
-            logs.function.arn.clone(),
-            secrets.token_parameter.clone(),
-            secrets.secret_parameter.clone(),
-            table.arn.clone()
-        ),
-        |(logs, token, secret, table)| policy::relay_permissions(&logs, &[token, secret], &table),
-    );
     let permissions = policy.map(|policy| {
         Some(vec![
             aws::types::iam::RoleInlinePolicy::builder()
@@ -169,10 +445,10 @@ fn role(
     });
     aws::iam::role::create(
         ctx,
-        "relay-role",
+        resource,
         aws::iam::role::RoleArgs::builder()
             .assume_role_policy(policy::lambda_assume_role())
-            .description("Runs the Pulumi webhook relay Lambda".to_owned())
+            .description(description.to_owned())
             .inline_policies(permissions)
             .tags(plan.tags.clone())
             .build_struct(),
@@ -180,9 +456,10 @@ fn role(
     .arn
 }
 
-/// What the API needs of the function.
-struct Function {
+/// What others need of a function.
+struct FunctionRef {
     name: Output<String>,
+    arn: Output<String>,
     invoke_arn: Output<String>,
 }
 
@@ -198,7 +475,12 @@ struct Api {
 /// An HTTP API whose `GET /` and `POST /` go to the function through a payload-2.0 proxy
 /// integration, its `$default` stage (throttled, access-logged to `access_logs`), and the
 /// permission that lets only this API invoke the function.
-fn http_api(ctx: &Context, plan: &Plan, function: &Function, access_logs: &Output<String>) -> Api {
+fn http_api(
+    ctx: &Context,
+    plan: &Plan,
+    function: &FunctionRef,
+    access_logs: &Output<String>,
+) -> Api {
     let api = aws::apigatewayv2::api::create(
         ctx,
         "http-api",
@@ -439,109 +721,68 @@ fn secure_parameter(
     .arn
 }
 
-/// The outputs of other resources the function is given (and so created after).
-struct Wiring<'a> {
+/// One of the two functions (the same zip): what differs between them.
+struct FunctionSpec<'a> {
+    resource: &'a str,
+    name: &'a str,
+    description: &'a str,
+    timeout: std::time::Duration,
     role_arn: &'a Output<String>,
     log_group: &'a Output<String>,
-    state_table: &'a Output<String>,
+    environment: Output<PulumiAny>,
 }
 
-/// The function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
+/// A function, registered through the raw API: Pulumi Gestalt types `pulumi.json#/Archive` as a
 /// string, but the engine needs Pulumi's archive object to upload the zip.
 fn lambda_function(
     ctx: &Context,
     plan: &Plan,
     code: &Output<PulumiAny>,
-    wiring: Wiring<'_>,
-) -> Function {
-    let Wiring {
-        role_arn,
-        log_group,
-        state_table,
-    } = wiring;
-    let variables = plan.variables.clone();
-    // The table's name as the provider reports it (an output), so the function is only
-    // created once the table exists and always names the table that does.
-    let environment: Output<PulumiAny> = state_table.map(move |table| {
-        let mut variables = variables.clone();
-        variables.insert(env::STATE_TABLE.to_owned(), table);
-        pulumi_any!({ "variables": variables })
-    });
+    spec: FunctionSpec<'_>,
+) -> FunctionRef {
     // Naming the log group (an output) also makes the function wait for it: Lambda would
     // otherwise create the group itself on first invocation, without retention.
-    let logging = log_group.map(|group| {
+    let logging = spec.log_group.map(|group| {
         pulumi_any!({
             "logFormat": "JSON",
             "logGroup": group,
         })
     });
-    let name = ctx.new_output(&plan.names.function);
+    let name = ctx.new_output(&spec.name.to_owned());
     let runtime = ctx.new_output(&"provided.al2023".to_owned());
     let handler = ctx.new_output(&"bootstrap".to_owned());
     let architectures = ctx.new_output(&vec![plan.settings.architecture.lambda_name().to_owned()]);
     let memory = ctx.new_output(&128);
-    // Under API Gateway's 30 s, over the relay's Slack deadline (the contract checks both).
-    let timeout = ctx.new_output(&(contract::FUNCTION_TIMEOUT.as_secs() as i32));
-    let description = ctx.new_output(&"Relays Pulumi Cloud webhooks to Slack".to_owned());
+    let timeout = ctx.new_output(&(spec.timeout.as_secs() as i32));
+    let description = ctx.new_output(&spec.description.to_owned());
     let tags = ctx.new_output(&plan.tags);
+    let field = |name: &str, value| ResourceRequestObjectField {
+        name: name.into(),
+        value,
+    };
     let function = ctx.register_resource(RegisterResourceRequest {
         type_: "aws:lambda/function:Function".to_owned(),
-        name: "relay-function".to_owned(),
+        name: spec.resource.to_owned(),
         version: aws::PROVIDER_VERSION.to_owned(),
         object: &[
-            ResourceRequestObjectField {
-                name: "name".into(),
-                value: &name,
-            },
-            ResourceRequestObjectField {
-                name: "role".into(),
-                value: role_arn,
-            },
-            ResourceRequestObjectField {
-                name: "runtime".into(),
-                value: &runtime,
-            },
-            ResourceRequestObjectField {
-                name: "handler".into(),
-                value: &handler,
-            },
-            ResourceRequestObjectField {
-                name: "architectures".into(),
-                value: &architectures,
-            },
-            ResourceRequestObjectField {
-                name: "memorySize".into(),
-                value: &memory,
-            },
-            ResourceRequestObjectField {
-                name: "timeout".into(),
-                value: &timeout,
-            },
-            ResourceRequestObjectField {
-                name: "code".into(),
-                value: code,
-            },
-            ResourceRequestObjectField {
-                name: "environment".into(),
-                value: &environment,
-            },
-            ResourceRequestObjectField {
-                name: "loggingConfig".into(),
-                value: &logging,
-            },
-            ResourceRequestObjectField {
-                name: "description".into(),
-                value: &description,
-            },
-            ResourceRequestObjectField {
-                name: "tags".into(),
-                value: &tags,
-            },
+            field("name", &name),
+            field("role", spec.role_arn),
+            field("runtime", &runtime),
+            field("handler", &handler),
+            field("architectures", &architectures),
+            field("memorySize", &memory),
+            field("timeout", &timeout),
+            field("code", code),
+            field("environment", &spec.environment),
+            field("loggingConfig", &logging),
+            field("description", &description),
+            field("tags", &tags),
         ],
         options: None,
     });
-    Function {
+    FunctionRef {
         name: function.get_field("name"),
+        arn: function.get_field("arn"),
         invoke_arn: function.get_field("invokeArn"),
     }
 }

@@ -53,6 +53,8 @@ macro_rules! tuple_inputs {
 tuple_inputs!(A, B);
 tuple_inputs!(A, B, C);
 tuple_inputs!(A, B, C, D);
+tuple_inputs!(A, B, C, D, E);
+tuple_inputs!(A, B, C, D, E, F);
 
 /// `f` of the known `inputs`, or the unknown when any of them is unknown.
 pub fn derived<T: Inputs>(inputs: T, f: impl FnOnce(T) -> String) -> String {

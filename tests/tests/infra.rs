@@ -31,9 +31,12 @@ fn expected_types() -> BTreeSet<(String, usize)> {
     [
         ("pulumi:pulumi:Stack", 1),
         ("aws:ssm/parameter:Parameter", 2),
-        ("aws:cloudwatch/logGroup:LogGroup", 2),
-        ("aws:iam/role:Role", 1),
-        ("aws:lambda/function:Function", 1),
+        ("aws:cloudwatch/logGroup:LogGroup", 3),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", 2),
+        ("aws:iam/role:Role", 2),
+        ("aws:lambda/function:Function", 2),
+        ("aws:lambda/eventSourceMapping:EventSourceMapping", 1),
+        ("aws:sqs/queue:Queue", 2),
         ("aws:lambda/permission:Permission", 1),
         ("aws:apigatewayv2/api:Api", 1),
         ("aws:apigatewayv2/integration:Integration", 1),
@@ -324,7 +327,7 @@ async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use
         .map(|p| p.outputs["arn"].as_str().unwrap())
         .collect();
     let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 3, "{policy}");
+    assert_eq!(statements.len(), 4, "{policy}");
     assert_eq!(
         statements[0]["Action"],
         json!(["logs:CreateLogStream", "logs:PutLogEvents"])
@@ -359,9 +362,11 @@ async fn the_role_may_write_its_own_logs_read_exactly_its_two_parameters_and_use
         ])
     );
     assert_eq!(statements[2]["Resource"], table_arn);
-    for other in &statements[..2] {
+    for other in [&statements[..2], &statements[3..]].concat() {
         assert!(!other.to_string().contains("dynamodb"), "{other}");
     }
+    // The fourth, its queues: tests/tests/infra_queues.rs.
+    assert_eq!(statements[3]["Sid"], "SendToOwnQueues");
 
     let function = run.resource(FUNCTION, "relay-function");
     assert_eq!(function.inputs["role"], role.outputs["arn"]);
