@@ -72,21 +72,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(command) = &args.command {
-        let dead_letter_queue = args
-            .dead_letter_queue
-            .clone()
-            .or_else(|| std::env::var(env::DEAD_LETTER_QUEUE_URL).ok())
-            .filter(|url| !url.trim().is_empty());
-        if let Some(url) = dead_letter_queue {
-            return sqs_commands::run(command, &url).await;
-        }
-        #[cfg(feature = "local-store")]
-        return commands::run(command, &args.data_dir);
-        #[cfg(not(feature = "local-store"))]
-        anyhow::bail!(
-            "this build has no data directory (built without the local-store feature); \
-             give --dead-letter-queue"
-        );
+        return run_command(command, &args).await;
     }
     let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     let worker = std::env::var(env::RELAY_ROLE).ok();
@@ -190,6 +176,34 @@ async fn main() -> anyhow::Result<()> {
         .context("the HTTP server failed")
 }
 
+/// `dead-letters` or `replay`, on the deployed dead-letter queue when one is named, else on the
+/// data directory.
+async fn run_command(command: &Command, args: &Args) -> anyhow::Result<()> {
+    let dead_letter_queue = args
+        .dead_letter_queue
+        .clone()
+        .or_else(|| std::env::var(env::DEAD_LETTER_QUEUE_URL).ok())
+        .filter(|url| !url.trim().is_empty());
+    if let Some(url) = dead_letter_queue {
+        #[cfg(feature = "admin")]
+        return sqs_commands::run(command, &url).await;
+        #[cfg(not(feature = "admin"))]
+        anyhow::bail!(
+            "this build has no commands for the deployed queue {url} (built without the admin feature)"
+        );
+    }
+    #[cfg(feature = "local-store")]
+    return commands::run(command, &args.data_dir);
+    #[cfg(not(feature = "local-store"))]
+    {
+        let _ = command;
+        anyhow::bail!(
+            "this build has no data directory (built without the local-store feature); \
+             give --dead-letter-queue"
+        );
+    }
+}
+
 /// `dead-letters` and `replay`: read and write the data directory a relay may be serving from.
 #[cfg(feature = "local-store")]
 mod commands {
@@ -241,6 +255,7 @@ mod commands {
 }
 
 /// `dead-letters` and `replay` on the deployed dead-letter queue.
+#[cfg(feature = "admin")]
 mod sqs_commands {
     use anyhow::Context;
     use handler::queue::sqs::{Moved, SqsQueue};
@@ -313,6 +328,7 @@ mod sqs_commands {
 }
 
 /// The dead letters as a table, or one JSON object per line.
+#[cfg(any(feature = "admin", feature = "local-store"))]
 fn print_dead_letters(letters: &[handler::queue::DeadLetter], json: bool) -> anyhow::Result<()> {
     if json {
         for letter in letters {

@@ -203,10 +203,13 @@ mod tests {
     #[test]
     fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
         // The routes limit leaves room for the other variables even when the project and stack
-        // names are as long as Pulumi allows (100 characters each).
+        // names are as long as Pulumi allows (100 characters each) and the channel's name as
+        // long as Slack allows (80).
         let long = "x".repeat(100);
         let routes = "r".repeat(MAX_ROUTES_BYTES);
-        assert!(Plan::new(&long, &long, settings(Some(routes))).is_ok());
+        let mut settings = settings(Some(routes));
+        settings.slack_channel = format!("#{}", "c".repeat(80));
+        assert!(Plan::new(&long, &long, settings).is_ok());
     }
 
     #[test]

@@ -225,11 +225,46 @@ fn cold_starts_with_aws(args: &Args, runtime: &tokio::runtime::Runtime) {
         ("PULUMI_WEBHOOK_SECRET_PARAMETER", "/bench/secret"),
     ]);
     let table = pairs(&[("STATE_TABLE", "bench-state")]);
-    let variants: Vec<(&str, Vec<(String, String)>)> = vec![
-        ("secrets in the environment", direct.clone()),
-        ("secrets in SSM", [parameters.clone(), aws.clone()].concat()),
-        ("STATE_TABLE", [direct, table.clone(), aws.clone()].concat()),
-        ("SSM and STATE_TABLE", [parameters, table, aws].concat()),
+    // The queue in SQS instead of a data directory: nothing is opened at start (the SQS client
+    // makes no call until a delivery is queued), so beside the rows above it isolates what
+    // opening the embedded database costs.
+    let sqs = pairs(&[
+        ("RETRY_QUEUE_URL", "http://127.0.0.1:9/123456789012/q.fifo"),
+        (
+            "DEAD_LETTER_QUEUE_URL",
+            "http://127.0.0.1:9/123456789012/d.fifo",
+        ),
+    ]);
+    let reused = std::env::temp_dir().join(format!("relay-bench-reused-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&reused);
+    type Variant<'a> = (&'a str, Vec<(String, String)>, DataDir);
+    let variants: Vec<Variant> = vec![
+        ("secrets in the environment", direct.clone(), DataDir::Fresh),
+        (
+            "secrets in the environment, data directory reopened",
+            direct.clone(),
+            DataDir::Reused(reused.clone()),
+        ),
+        (
+            "secrets in the environment, SQS queue (no data directory)",
+            [direct.clone(), sqs, aws.clone()].concat(),
+            DataDir::Fresh,
+        ),
+        (
+            "secrets in SSM",
+            [parameters.clone(), aws.clone()].concat(),
+            DataDir::Fresh,
+        ),
+        (
+            "STATE_TABLE",
+            [direct, table.clone(), aws.clone()].concat(),
+            DataDir::Fresh,
+        ),
+        (
+            "SSM and STATE_TABLE",
+            [parameters, table, aws].concat(),
+            DataDir::Fresh,
+        ),
     ];
     let median = |command: &dyn Fn(SocketAddr) -> Command| {
         let mut times: Vec<Duration> = (0..args.cold_starts)
@@ -278,12 +313,17 @@ fn cold_starts_with_aws(args: &Args, runtime: &tokio::runtime::Runtime) {
         "| (moto: one GetParameter on a new connection) | | {} | |",
         ms(percentile(&lookups, 0.5))
     );
-    for (variant, env) in &variants {
+    for (variant, env, dir) in &variants {
         for (name, binary) in &relays {
             let time = median(&|addr| {
                 let mut c = Command::new(binary);
                 c.arg("--listen").arg(addr.to_string());
-                data_dir_for(binary, &mut c);
+                match dir {
+                    DataDir::Fresh => data_dir_for(binary, &mut c),
+                    DataDir::Reused(path) => {
+                        c.arg("--data-dir").arg(path);
+                    }
+                }
                 c.env_clear()
                     .env("SLACK_API_URL", "http://127.0.0.1:9/api")
                     .env("SLACK_CHANNEL", fake_slack::CHANNEL)
@@ -399,6 +439,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// A fresh data directory for each start of a relay that has one (builds before durable
 /// delivery do not take `--data-dir`), so no run sees another's queue or state.
+/// Where a cold start's data directory is.
+enum DataDir {
+    /// A new one per start ([`data_dir_for`]): the database is created.
+    Fresh,
+    /// The same one every start: the database is opened, as after a restart.
+    Reused(std::path::PathBuf),
+}
+
 fn data_dir_for(binary: &std::path::Path, command: &mut Command) {
     static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let help = Command::new(binary).arg("--help").output();
