@@ -472,7 +472,7 @@ struct Api {
     serving_url: Output<String>,
 }
 
-/// An HTTP API whose `GET /` and `POST /` go to the function through a payload-2.0 proxy
+/// An HTTP API whose `GET /`, `POST /` and `GET /status` go to the function through a payload-2.0 proxy
 /// integration, its `$default` stage (throttled, access-logged to `access_logs`), and the
 /// permission that lets only this API invoke the function.
 fn http_api(
@@ -504,21 +504,26 @@ fn http_api(
             .build_struct(),
     );
     let target = derive(&integration.id, |id| format!("integrations/{id}"));
-    let routes: Vec<Output<String>> = [("route-get", "GET /"), ("route-post", "POST /")]
-        .into_iter()
-        .map(|(name, route_key)| {
-            aws::apigatewayv2::route::create(
-                ctx,
-                name,
-                aws::apigatewayv2::route::RouteArgs::builder()
-                    .api_id(api.id.clone())
-                    .route_key(route_key.to_owned())
-                    .target(target.clone())
-                    .build_struct(),
-            )
-            .id
-        })
-        .collect();
+    // `GET /status`: the queue's counts, no payloads and no secrets (README "HTTP behaviour").
+    let routes: Vec<Output<String>> = [
+        ("route-get", "GET /"),
+        ("route-post", "POST /"),
+        ("route-status", "GET /status"),
+    ]
+    .into_iter()
+    .map(|(name, route_key)| {
+        aws::apigatewayv2::route::create(
+            ctx,
+            name,
+            aws::apigatewayv2::route::RouteArgs::builder()
+                .api_id(api.id.clone())
+                .route_key(route_key.to_owned())
+                .target(target.clone())
+                .build_struct(),
+        )
+        .id
+    })
+    .collect();
     let access_log_settings = access_logs.map(|arn| {
         Some(
             aws::types::apigatewayv2::StageAccessLogSettings::builder()
@@ -559,9 +564,10 @@ fn http_api(
             stage.invoke_url.clone(),
             permission.id.clone(),
             routes[0].clone(),
-            routes[1].clone()
+            routes[1].clone(),
+            routes[2].clone()
         ),
-        |(url, _, _, _)| url,
+        |(url, _, _, _, _)| url,
     );
     Api {
         url: stage.invoke_url,

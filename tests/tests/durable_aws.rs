@@ -79,6 +79,19 @@ impl Deployed {
         )
     }
 
+    /// `GET /status` through API Gateway (the route `infra` declares).
+    async fn status(&self) -> Value {
+        let mut event = apigw_event(b"", "");
+        event["routeKey"] = json!("GET /status");
+        event["rawPath"] = json!("/status");
+        event["requestContext"]["http"]["method"] = json!("GET");
+        event["requestContext"]["http"]["path"] = json!("/status");
+        event["requestContext"]["routeKey"] = json!("GET /status");
+        let response = self.web.invoke(&event).await;
+        assert_eq!(response["statusCode"], 200, "{response}");
+        response_body(&response)
+    }
+
     /// `handler <args…>` against the deployed queues (AWS pointed at moto); (success, stdout,
     /// stderr).
     fn cli(&self, args: &[&str]) -> (bool, String, String) {
@@ -127,6 +140,10 @@ async fn what_slack_does_not_take_is_queued_in_sqs_and_the_worker_posts_each_onc
     }
     assert_eq!(aws.esm.depth().await, 12, "each 202 is a message in SQS");
     assert_eq!(aws.slack.post_count(), 0);
+    let status = aws.status().await;
+    assert_eq!(status["queue"], true);
+    assert_eq!(status["queued"], 12, "{status}");
+    assert_eq!(status["dead_letters"], 0);
 
     aws.slack.faults(|_| None);
     let batches = aws.esm.drain(&aws.worker, Duration::from_secs(60)).await;
@@ -146,6 +163,7 @@ async fn what_slack_does_not_take_is_queued_in_sqs_and_the_worker_posts_each_onc
         "the first receive comes before the first retry is due: {batches:#?}"
     );
     assert_eq!(depth(&aws.moto.sqs(), &aws.queues.dead_letters).await, 0);
+    assert_eq!(aws.status().await["queued"], 0);
 }
 
 #[tokio::test]
@@ -235,6 +253,7 @@ async fn permanent_errors_are_dead_lettered_listed_and_replayed_from_the_deploye
         .map(|v| (v["id"].as_str().unwrap().to_owned(), v))
         .collect();
     assert_eq!(letters.len(), 2, "{listing}");
+    assert_eq!(aws.status().await["dead_letters"], 2);
     assert_eq!(letters[&at_door]["error"], "channel_not_found");
     assert_eq!(letters[&at_door]["attempts"], 1);
     assert_eq!(letters[&at_door]["webhook_id"], shots[0].id.as_str());

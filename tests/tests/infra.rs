@@ -40,7 +40,7 @@ fn expected_types() -> BTreeSet<(String, usize)> {
         ("aws:lambda/permission:Permission", 1),
         ("aws:apigatewayv2/api:Api", 1),
         ("aws:apigatewayv2/integration:Integration", 1),
-        ("aws:apigatewayv2/route:Route", 2),
+        ("aws:apigatewayv2/route:Route", 3),
         ("aws:apigatewayv2/stage:Stage", 1),
         ("aws:dynamodb/table:Table", 1),
         ("random:index/randomPassword:RandomPassword", 1),
@@ -255,7 +255,11 @@ async fn the_api_routes_get_and_post_to_the_function_through_a_v2_proxy_integrat
     let target = format!("integrations/{}", integration.id);
     assert_eq!(
         routes,
-        BTreeSet::from([("GET /".into(), target.clone()), ("POST /".into(), target)])
+        BTreeSet::from([
+            ("GET /".into(), target.clone()),
+            ("GET /status".into(), target.clone()),
+            ("POST /".into(), target)
+        ])
     );
 
     let stage = run.resource("aws:apigatewayv2/stage:Stage", "default-stage");
