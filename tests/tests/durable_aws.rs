@@ -275,13 +275,21 @@ async fn permanent_errors_are_dead_lettered_listed_and_replayed_from_the_deploye
         "{stderr}"
     );
 
+    // Meanwhile the first was redelivered from Pulumi's delivery log, and posted.
+    let (status, body) = aws.deliver(&shots[0]).await;
+    assert_eq!(status, 200, "{body}");
+
     let (ok, stdout, stderr) = aws.cli(&["replay", "--all"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("re-queued 2"), "{stdout}{stderr}");
     aws.esm.drain(&aws.worker, Duration::from_secs(30)).await;
     let posts = aws.slack.posts_by_delivery();
     for shot in &shots {
-        assert_eq!(posts.get(&shot.id), Some(&1), "{posts:?}");
+        assert_eq!(
+            posts.get(&shot.id),
+            Some(&1),
+            "each posted once, the redelivered one not again by its replay: {posts:?}"
+        );
     }
     assert_eq!(depth(&aws.moto.sqs(), &aws.queues.dead_letters).await, 0);
 }
