@@ -112,46 +112,49 @@ async fn one(relay: &Relay, queue: &SqsQueue, record: &SqsMessage) -> bool {
     let age = Duration::from_millis((now - envelope.since_ms.max(sent_ms)).max(0) as u64);
 
     let span = attempt::span(envelope.webhook_id.as_deref(), &envelope.kind, &envelope.id);
-    let next = attempt::run(
-        relay,
-        &Queue::Sqs(queue.clone()),
-        Attempt {
-            webhook_id: envelope.webhook_id.as_deref(),
-            kind: &envelope.kind,
-            body: &bytes,
-            number,
-            age,
-        },
-    )
-    .instrument(span.clone())
-    .await;
-    let _entered = span.enter();
-    match next {
-        Next::Delivered => true,
-        Next::Retry(failed) => {
-            let wait = failed.retry_in.unwrap_or_default();
-            if let Err(error) = queue.retry_in(receipt, wait).await {
-                tracing::error!(%error, "the retry comes after the queue's visibility timeout instead");
+    // The attempt and what is done with its result log in the delivery's span.
+    async {
+        let next = attempt::run(
+            relay,
+            &Queue::Sqs(queue.clone()),
+            Attempt {
+                webhook_id: envelope.webhook_id.as_deref(),
+                kind: &envelope.kind,
+                body: &bytes,
+                number,
+                age,
+            },
+        )
+        .await;
+        match next {
+            Next::Delivered => true,
+            Next::Retry(failed) => {
+                let wait = failed.retry_in.unwrap_or_default();
+                if let Err(error) = queue.retry_in(receipt, wait).await {
+                    tracing::error!(%error, "the retry comes after the queue's visibility timeout instead");
+                }
+                false
             }
-            false
-        }
-        Next::Dead(failed) => {
-            let dead = Envelope {
-                attempts: number,
-                first_attempt_ms: envelope.first_attempt_ms.or(Some(now)),
-                last_attempt_ms: Some(now),
-                last_error: Some(failed.error),
-                ..envelope
-            };
-            match queue.bury(&dead).await {
-                Ok(()) => true,
-                Err(error) => {
-                    tracing::error!(%error, "the dead letter is not stored; the message stays queued");
-                    false
+            Next::Dead(failed) => {
+                let dead = Envelope {
+                    attempts: number,
+                    first_attempt_ms: envelope.first_attempt_ms.or(Some(now)),
+                    last_attempt_ms: Some(now),
+                    last_error: Some(failed.error),
+                    ..envelope
+                };
+                match queue.bury(&dead).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::error!(%error, "the dead letter is not stored; the message stays queued");
+                        false
+                    }
                 }
             }
         }
     }
+    .instrument(span)
+    .await
 }
 
 /// A message that is not a relay delivery (sent to the queue by hand, or altered): kept as a
