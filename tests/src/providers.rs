@@ -717,6 +717,7 @@ fn computed(type_: &str, name: &str, inputs: &Value) -> Vec<(&'static str, Value
             let mut outputs = vec![
                 ("arn", json!(subscription_arn(name, inputs))),
                 ("pendingConfirmation", json!(pending)),
+                // Assumed, no source read: a confirmed subscription counts as authenticated.
                 ("confirmationWasAuthenticated", json!(!pending)),
                 ("ownerId", json!(ACCOUNT)),
             ];
