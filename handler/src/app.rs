@@ -153,6 +153,7 @@ async fn receive(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body
         stack = "-",
         filter = "-",
         route = "-",
+        enrichment = "-",
     );
     async move {
         let result = match read_body(&headers, body).await {

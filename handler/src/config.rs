@@ -13,7 +13,9 @@ use relay_core::channel_rules::ChannelRules;
 use relay_core::verify::WebhookSecret;
 
 pub use relay_core::contract::env::*;
-use relay_core::contract::{DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_SLACK_API_URL};
+use relay_core::contract::{
+    DEFAULT_PREVIEW_THREAD_MINUTES, DEFAULT_PULUMI_API_URL, DEFAULT_SLACK_API_URL,
+};
 use relay_core::retry::RetrySchedule;
 
 #[derive(Debug)]
@@ -37,6 +39,17 @@ pub struct Config {
     /// delivery state unless `STATE_TABLE` names a table. Not read from the environment: the
     /// binary sets it for `--listen`, never on Lambda or in a dry run.
     pub data_dir: Option<DataDirSettings>,
+    /// Pulumi Cloud's REST API, when an access token is given (`PULUMI_ACCESS_TOKEN` or
+    /// `PULUMI_ACCESS_TOKEN_PARAMETER`, and `PULUMI_API_URL`): messages then say why a run failed
+    /// and what it changed.
+    pub pulumi: Option<PulumiSettings>,
+}
+
+/// Where Pulumi Cloud's API is, and the token to read it with.
+#[derive(Debug)]
+pub struct PulumiSettings {
+    pub api_url: String,
+    pub token: SecretString,
 }
 
 /// The DynamoDB table delivery state lives in.
@@ -164,7 +177,19 @@ pub async fn load<S: ParameterStore>(
         var(PULUMI_WEBHOOK_SECRET)?,
         var(PULUMI_WEBHOOK_SECRET_PARAMETER)?,
     );
-    let needs_ssm = (!dry_run && token.1.is_some()) || secret.1.is_some();
+    let pulumi_token = (
+        var(PULUMI_ACCESS_TOKEN)?,
+        var(PULUMI_ACCESS_TOKEN_PARAMETER)?,
+    );
+    let pulumi_api_url = var(PULUMI_API_URL)?.unwrap_or_else(|| DEFAULT_PULUMI_API_URL.to_owned());
+    if !(pulumi_api_url.starts_with("https://") || pulumi_api_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            var: PULUMI_API_URL,
+            why: format!("{pulumi_api_url:?} is not an http(s) URL"),
+        });
+    }
+    let needs_ssm =
+        (!dry_run && token.1.is_some()) || secret.1.is_some() || pulumi_token.1.is_some();
     let ssm = if needs_ssm { Some(ssm().await) } else { None };
 
     // Both parameters at once: a cold start waits for one round trip to SSM, not two.
@@ -179,15 +204,24 @@ pub async fn load<S: ParameterStore>(
         )
         .await
     };
-    let (webhook_secret, token) = tokio::join!(
+    let (webhook_secret, token, pulumi_token) = tokio::join!(
         secret_from(
             &ssm,
             (PULUMI_WEBHOOK_SECRET, secret.0),
             (PULUMI_WEBHOOK_SECRET_PARAMETER, secret.1),
         ),
-        token_lookup
+        token_lookup,
+        secret_from(
+            &ssm,
+            (PULUMI_ACCESS_TOKEN, pulumi_token.0),
+            (PULUMI_ACCESS_TOKEN_PARAMETER, pulumi_token.1),
+        ),
     );
     let webhook_secret = webhook_secret?.map(WebhookSecret::new);
+    let pulumi = pulumi_token?.map(|token| PulumiSettings {
+        api_url: pulumi_api_url,
+        token,
+    });
 
     let output = if dry_run {
         Output::DryRun { channel }
@@ -240,6 +274,7 @@ pub async fn load<S: ParameterStore>(
         retry,
         sqs,
         data_dir: None,
+        pulumi,
     })
 }
 

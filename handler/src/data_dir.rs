@@ -86,7 +86,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts INTEGER NOT NULL,
     first_attempt_ms INTEGER,
     last_attempt_ms INTEGER,
-    last_error TEXT
+    last_error TEXT,
+    -- What Pulumi Cloud's API said about the run (JSON), kept for the retries.
+    enrichment TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_lane ON deliveries (state, lane, seq);
 CREATE TABLE IF NOT EXISTS state (
@@ -102,6 +104,17 @@ CREATE TABLE IF NOT EXISTS state (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
+
+/// A database written before messages were enriched has no `enrichment` column: added, empty.
+fn add_enrichment_column(db: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let present = db
+        .prepare("SELECT 1 FROM pragma_table_info('deliveries') WHERE name = 'enrichment'")?
+        .exists([])?;
+    if !present {
+        db.execute_batch("ALTER TABLE deliveries ADD COLUMN enrichment TEXT")?;
+    }
+    Ok(())
+}
 
 impl DataDir {
     /// Opens (creating if missing) the data directory `path`. `max_bytes` caps the database:
@@ -122,6 +135,7 @@ impl DataDir {
         };
         let db = connect(&file, "FULL", max_bytes).map_err(database)?;
         db.execute_batch(SCHEMA).map_err(database)?;
+        add_enrichment_column(&db).map_err(database)?;
         if opener == Opener::Server {
             // Whoever held a claim or a first-post reservation before is gone: the serve lock
             // says no other relay uses this directory. Their deliveries are tried afresh.

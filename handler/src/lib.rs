@@ -14,7 +14,8 @@
 //! - [`queue`]: deliveries Slack did not take, retried in the background, and dead letters;
 //! - `data_dir`: the self-hosted relay's SQLite database, which holds the queue and the state;
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
-//! - [`log`]: one flat JSON line per delivery.
+//! - [`log`]: one flat JSON line per delivery;
+//! - [`pulumi_api`]: the Pulumi Cloud REST API, for why a run failed and what it changed.
 
 pub mod app;
 pub mod aws;
@@ -25,6 +26,7 @@ pub mod http;
 pub mod living;
 pub mod log;
 pub mod pipeline;
+pub mod pulumi_api;
 pub mod queue;
 pub mod relay;
 pub mod slack;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use relay_core::channel_rules::Decision;
+use relay_core::enrich::{Enrichment, Target};
 use relay_core::event::{Event, Kind};
 use relay_core::render;
 use relay_core::slack::Message;
@@ -145,14 +146,15 @@ fn bad_header(name: &str, what: &str) -> Refusal {
 /// in the order they arrived.
 pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered, Refusal> {
     let (kind, event) = accept(relay, &received)?;
+    let mut enrichment = None;
     let Some(queue) = &relay.queue else {
-        return send(relay, &event, received.id)
+        return send(relay, &event, received.id, &mut enrichment)
             .await
             .map_err(Undelivered::refusal);
     };
     let origin = event.origin();
     let lane = retry::lane(&origin);
-    let keep = |failed| NewDelivery {
+    let keep = |failed, enrichment| NewDelivery {
         webhook_id: received.id.map(str::to_owned),
         kind: kind.to_owned(),
         body: received.body.to_vec(),
@@ -161,13 +163,14 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
         project: origin.project.map(str::to_owned),
         stack: origin.stack.map(str::to_owned),
         failed,
+        enrichment,
     };
     match queue.lane_busy(&lane).await {
         Ok(false) => {}
-        Ok(true) => return queued(queue, keep(None)).await,
+        Ok(true) => return queued(queue, keep(None, None)).await,
         Err(error) => return Err(queue_unavailable(error)),
     }
-    let undelivered = match send(relay, &event, received.id).await {
+    let undelivered = match send(relay, &event, received.id, &mut enrichment).await {
         Ok(delivered) => return Ok(delivered),
         Err(undelivered) => undelivered,
     };
@@ -176,14 +179,21 @@ pub async fn deliver(relay: &Relay, received: Received<'_>) -> Result<Delivered,
     match undelivered.failure.verdict() {
         Verdict::Retry { retry_after } => {
             let retry_in = Some(relay.retry.delay(1, retry_after));
-            queued(queue, keep(Some(FailedAttempt { error, retry_in }))).await
+            queued(
+                queue,
+                keep(Some(FailedAttempt { error, retry_in }), enrichment),
+            )
+            .await
         }
         Verdict::DeadLetter => {
             let dead = queue
-                .dead_letter(keep(Some(FailedAttempt {
-                    error,
-                    retry_in: None,
-                })))
+                .dead_letter(keep(
+                    Some(FailedAttempt {
+                        error,
+                        retry_in: None,
+                    }),
+                    enrichment,
+                ))
                 .await;
             let mut refusal = undelivered.refusal();
             match dead {
@@ -271,10 +281,15 @@ impl Undelivered {
 
 /// An accepted event, from the channel rules to Slack: what a delivery does inline and what
 /// the queue's worker does again for a queued one.
+///
+/// `enrichment` is what Pulumi Cloud's API said about the event's run: `None` until asked (then
+/// set, empty when the API failed, so that the queued delivery keeps it and its retries show
+/// the same without asking again), `Some` for a retry of a delivery that already asked.
 pub async fn send(
     relay: &Relay,
     event: &Event,
     delivery_id: Option<&str>,
+    enrichment: &mut Option<Enrichment>,
 ) -> Result<Delivered, Undelivered> {
     let span = tracing::Span::current();
     let decision = relay.rules.decide(event);
@@ -298,7 +313,9 @@ pub async fn send(
         } => (channel, mention),
     };
 
-    let mut message = render::message(event, delivery_id);
+    enrich(relay, event, enrichment, &span).await;
+    let shown = enrichment.as_ref().filter(|e| !e.is_empty());
+    let mut message = render::enriched(event, delivery_id, shown);
     if let Some(mention) = mention {
         message.mention(mention);
     }
@@ -323,6 +340,35 @@ pub async fn send(
                 decision.rule(),
                 &message,
             )))
+        }
+    }
+}
+
+/// Asks Pulumi Cloud about the event's run, once per delivery, and says on the delivery's log
+/// line what came of it (`enrichment`: `ok`, `reused`, `skipped`, or `failed: …`). A failure
+/// only leaves the section out of the message.
+async fn enrich(
+    relay: &Relay,
+    event: &Event,
+    enrichment: &mut Option<Enrichment>,
+    span: &tracing::Span,
+) {
+    if enrichment.is_some() {
+        span.record("enrichment", "reused");
+        return;
+    }
+    let (Some(api), Some(target)) = (&relay.pulumi, Target::of(event)) else {
+        span.record("enrichment", "skipped");
+        return;
+    };
+    match api.enrich(&target).await {
+        Ok(fetched) => {
+            span.record("enrichment", "ok");
+            *enrichment = Some(fetched);
+        }
+        Err(error) => {
+            span.record("enrichment", format!("failed: {error}"));
+            *enrichment = Some(Enrichment::default());
         }
     }
 }

@@ -14,6 +14,7 @@ use relay_core::retry::RetrySchedule;
 
 use crate::config::{Config, DataDirSettings, Output};
 use crate::living::{Living, Slack};
+use crate::pulumi_api::PulumiApi;
 use crate::queue::Queue;
 #[cfg(feature = "local-store")]
 use crate::queue::local::LocalQueue;
@@ -76,6 +77,8 @@ pub struct Relay {
     /// Where deliveries Slack did not take wait for their retry; `None`: answered 5xx instead.
     pub(crate) queue: Option<Queue>,
     pub(crate) retry: RetrySchedule,
+    /// Pulumi Cloud's API, when a token is configured: why runs failed, what they changed.
+    pub(crate) pulumi: Option<PulumiApi>,
 }
 
 pub(crate) enum Sink {
@@ -96,6 +99,8 @@ pub enum StartError {
     Slack(#[from] ClientError),
     #[error("{var} is set, but there is no DynamoDB client: {0}", var = env::STATE_TABLE)]
     State(String),
+    #[error(transparent)]
+    Pulumi(#[from] crate::pulumi_api::ClientError),
     #[error("{var} is set, but there is no SQS client: {0}", var = env::RETRY_QUEUE_URL)]
     Sqs(String),
     #[cfg(feature = "local-store")]
@@ -108,6 +113,14 @@ pub enum StartError {
 
 impl Relay {
     pub fn new(config: Config, clients: &Clients) -> Result<Relay, StartError> {
+        let pulumi = match &config.pulumi {
+            Some(settings) => Some(PulumiApi::new(
+                clients.http().clone(),
+                &settings.api_url,
+                &settings.token,
+            )?),
+            None => None,
+        };
         let mut queue = None;
         let sink = match config.output {
             Output::Slack {
@@ -158,6 +171,7 @@ impl Relay {
             rules: config.rules,
             queue,
             retry: config.retry,
+            pulumi,
         })
     }
 
@@ -191,6 +205,11 @@ impl Relay {
             },
             Sink::DryRun { .. } => Duration::ZERO,
         }
+    }
+
+    /// Whether messages are enriched from Pulumi Cloud's API.
+    pub fn enriches(&self) -> bool {
+        self.pulumi.is_some()
     }
 
     pub fn rules(&self) -> &ChannelRules {

@@ -35,6 +35,7 @@ pub fn config(api_url: &str) -> Config {
         retry: Default::default(),
         sqs: None,
         data_dir: None,
+        pulumi: None,
         output: Output::Slack {
             api_url: api_url.to_owned(),
             token: TOKEN.into(),

@@ -36,6 +36,13 @@ pub mod env {
     /// On Lambda, which events the function takes: unset, API Gateway's (the relay); `retry-worker`,
     /// the retry queue's (an SQS event source mapping).
     pub const RELAY_ROLE: &str = "RELAY_ROLE";
+    /// A Pulumi Cloud access token: with one, messages say why a run failed and what it changed
+    /// (read from the Pulumi Cloud REST API); without, they are what the webhook alone says.
+    pub const PULUMI_ACCESS_TOKEN: &str = "PULUMI_ACCESS_TOKEN";
+    /// The name of an SSM SecureString holding [`PULUMI_ACCESS_TOKEN`] (what `infra` sets).
+    pub const PULUMI_ACCESS_TOKEN_PARAMETER: &str = "PULUMI_ACCESS_TOKEN_PARAMETER";
+    /// The Pulumi Cloud REST API's base URL ([`super::DEFAULT_PULUMI_API_URL`] when unset).
+    pub const PULUMI_API_URL: &str = "PULUMI_API_URL";
 }
 
 /// What the deployed retry queue and its worker must agree on: `infra` sets the queues and the
@@ -68,6 +75,7 @@ pub mod queue {
 }
 
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+pub const DEFAULT_PULUMI_API_URL: &str = "https://api.pulumi.com";
 pub const DEFAULT_PREVIEW_THREAD_MINUTES: u64 = 60;
 
 /// The delivery-state table: one item per key, each deleted by DynamoDB once its expiry passes.

@@ -5,6 +5,7 @@
 
 pub mod channel_rules;
 pub mod contract;
+pub mod enrich;
 pub mod event;
 pub mod mrkdwn;
 pub mod render;

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use relay_core::enrich::Enrichment;
 use relay_core::event::{Event, Kind};
 use relay_core::retry::Verdict;
 
@@ -22,6 +23,9 @@ pub struct Attempt<'a> {
     pub number: u32,
     /// How long ago its retry window began.
     pub age: Duration,
+    /// What Pulumi Cloud said about the run when it was first attempted; set by this attempt if
+    /// no earlier one asked, for the queue to keep.
+    pub enrichment: Option<Enrichment>,
 }
 
 /// What became of an attempt.
@@ -47,11 +51,12 @@ pub fn span(webhook_id: Option<&str>, kind: &str, queue_id: &str) -> tracing::Sp
         stack = "-",
         filter = "-",
         route = "-",
+        enrichment = "-",
     )
 }
 
 /// Makes the attempt (in the caller's [`span`]) and logs its outcome.
-pub async fn run(relay: &Relay, queue: &Queue, delivery: Attempt<'_>) -> Next {
+pub async fn run(relay: &Relay, queue: &Queue, delivery: &mut Attempt<'_>) -> Next {
     let number = delivery.number;
     let event = match Event::parse(Kind::parse(delivery.kind), delivery.body) {
         Ok(event) => event,
@@ -68,17 +73,18 @@ pub async fn run(relay: &Relay, queue: &Queue, delivery: Attempt<'_>) -> Next {
         }
     };
     pipeline::record_origin(&tracing::Span::current(), &event);
-    let failure = match pipeline::send(relay, &event, delivery.webhook_id).await {
-        Ok(delivered) => {
-            tracing::info!(
-                outcome = delivered.outcome(),
-                attempt = number,
-                "delivered from the queue"
-            );
-            return Next::Delivered;
-        }
-        Err(undelivered) => undelivered.failure,
-    };
+    let failure =
+        match pipeline::send(relay, &event, delivery.webhook_id, &mut delivery.enrichment).await {
+            Ok(delivered) => {
+                tracing::info!(
+                    outcome = delivered.outcome(),
+                    attempt = number,
+                    "delivered from the queue"
+                );
+                return Next::Delivered;
+            }
+            Err(undelivered) => undelivered.failure,
+        };
     queue.note_failure(&failure).await;
     let error = failure.code().to_owned();
     let wait = match failure.verdict() {

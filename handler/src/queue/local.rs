@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use relay_core::enrich::Enrichment;
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -27,7 +28,8 @@ fn ms(duration: Duration) -> i64 {
 }
 
 /// The oldest queued delivery of each lane: the only ones that may be attempted.
-const LANE_HEADS: &str = "SELECT seq, webhook_id, kind, body, attempts, since_ms, next_ms
+const LANE_HEADS: &str = "SELECT seq, webhook_id, kind, body, attempts, since_ms, next_ms,
+        enrichment
     FROM deliveries AS d
     WHERE state = 'queued'
       AND seq = (SELECT MIN(seq) FROM deliveries WHERE state = 'queued' AND lane = d.lane)";
@@ -61,6 +63,10 @@ impl LocalQueue {
         delivery: NewDelivery,
         state: &'static str,
     ) -> Result<String, QueueError> {
+        let enrichment = delivery
+            .enrichment
+            .as_ref()
+            .map(|e| serde_json::to_string(e).unwrap_or_default());
         let seq = self
             .run("store the delivery", move |db| {
                 let now = now_ms();
@@ -76,8 +82,8 @@ impl LocalQueue {
                 db.execute(
                     "INSERT INTO deliveries (webhook_id, kind, body, lane, org, project, stack,
                         state, received_ms, since_ms, next_ms, attempts, first_attempt_ms,
-                        last_attempt_ms, last_error)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, ?13)",
+                        last_attempt_ms, last_error, enrichment)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
                     params![
                         delivery.webhook_id,
                         delivery.kind,
@@ -92,6 +98,7 @@ impl LocalQueue {
                         attempts,
                         attempted,
                         error,
+                        enrichment,
                     ],
                 )?;
                 Ok(db.last_insert_rowid())
@@ -137,6 +144,10 @@ impl LocalQueue {
                     body: r.get(3)?,
                     attempts: r.get(4)?,
                     age: Duration::from_millis((now - r.get::<_, i64>(5)?).max(0) as u64),
+                    // Unreadable (written by another version): asked again, never fatal.
+                    enrichment: r
+                        .get::<_, Option<String>>(7)?
+                        .and_then(|json| serde_json::from_str(&json).ok()),
                 })
             })?;
             rows.collect()
@@ -165,8 +176,15 @@ impl LocalQueue {
         .await
     }
 
-    pub async fn failed(&self, id: &str, attempt: FailedAttempt) -> Result<(), QueueError> {
+    /// Records a failed attempt, and what it fetched from Pulumi Cloud if it was the first to.
+    pub async fn failed(
+        &self,
+        id: &str,
+        attempt: FailedAttempt,
+        enrichment: Option<Enrichment>,
+    ) -> Result<(), QueueError> {
         let seq = seq(id);
+        let enrichment = enrichment.map(|e| serde_json::to_string(&e).unwrap_or_default());
         self.run("record a failed attempt", move |db| {
             let now = now_ms();
             let (state, next) = match attempt.retry_in {
@@ -176,9 +194,9 @@ impl LocalQueue {
             db.execute(
                 "UPDATE deliveries SET state = ?2, next_ms = ?3, attempts = attempts + 1,
                     first_attempt_ms = COALESCE(first_attempt_ms, ?4), last_attempt_ms = ?4,
-                    last_error = ?5
+                    last_error = ?5, enrichment = COALESCE(?6, enrichment)
                  WHERE seq = ?1",
-                params![seq, state, next, now, attempt.error],
+                params![seq, state, next, now, attempt.error, enrichment],
             )
             .map(drop)
         })

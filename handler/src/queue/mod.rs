@@ -17,6 +17,7 @@ pub mod worker;
 
 use std::time::Duration;
 
+use relay_core::enrich::Enrichment;
 use serde::Serialize;
 
 use crate::living::Failure;
@@ -34,6 +35,8 @@ pub struct NewDelivery {
     pub project: Option<String>,
     pub stack: Option<String>,
     pub failed: Option<FailedAttempt>,
+    /// What Pulumi Cloud said about the run at the first attempt, shown again by every retry.
+    pub enrichment: Option<Enrichment>,
 }
 
 /// An attempt that did not deliver.
@@ -56,6 +59,8 @@ pub struct Queued {
     pub attempts: u32,
     /// How long ago its current retry window began (its arrival, or its last replay).
     pub age: Duration,
+    /// What Pulumi Cloud said about the run, if an attempt asked.
+    pub enrichment: Option<Enrichment>,
 }
 
 /// A dead letter, as `handler dead-letters` lists it.

@@ -18,6 +18,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::base64;
+use relay_core::enrich::Enrichment;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "admin")]
@@ -59,6 +60,9 @@ pub struct Envelope {
     pub first_attempt_ms: Option<i64>,
     pub last_attempt_ms: Option<i64>,
     pub last_error: Option<String>,
+    /// What Pulumi Cloud said about the run at the first attempt ([`NewDelivery::enrichment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<Enrichment>,
 }
 
 impl Envelope {
@@ -80,6 +84,7 @@ impl Envelope {
             first_attempt_ms: failed.map(|_| now),
             last_attempt_ms: failed.map(|_| now),
             last_error: failed.map(|f| f.error.clone()),
+            enrichment: delivery.enrichment,
         }
     }
 
@@ -256,7 +261,25 @@ mod tests {
             project: Some("site".into()),
             stack: Some("prod".into()),
             failed,
+            enrichment: None,
         }
+    }
+
+    #[test]
+    fn an_envelope_carries_what_pulumi_cloud_said_to_the_retries() {
+        let enrichment = relay_core::enrich::Enrichment {
+            errors_total: 2,
+            ..Default::default()
+        };
+        let with = NewDelivery {
+            enrichment: Some(enrichment.clone()),
+            ..delivery(None)
+        };
+        let text = serde_json::to_string(&Envelope::new(with, 1_000)).unwrap();
+        assert_eq!(Envelope::parse(&text).unwrap().enrichment, Some(enrichment));
+        let without = serde_json::to_string(&Envelope::new(delivery(None), 1_000)).unwrap();
+        assert!(!without.contains("enrichment"), "{without}");
+        assert_eq!(Envelope::parse(&without).unwrap().enrichment, None);
     }
 
     #[test]

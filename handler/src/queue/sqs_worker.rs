@@ -114,18 +114,17 @@ async fn one(relay: &Relay, queue: &SqsQueue, record: &SqsMessage) -> bool {
     let span = attempt::span(envelope.webhook_id.as_deref(), &envelope.kind, &envelope.id);
     // The attempt and what is done with its result log in the delivery's span.
     async {
-        let next = attempt::run(
-            relay,
-            &Queue::Sqs(queue.clone()),
-            Attempt {
-                webhook_id: envelope.webhook_id.as_deref(),
-                kind: &envelope.kind,
-                body: &bytes,
-                number,
-                age,
-            },
-        )
-        .await;
+        // A message is never rewritten, so what this attempt fetches (when the door did not)
+        // is asked again by the next one.
+        let mut attempt = Attempt {
+            webhook_id: envelope.webhook_id.as_deref(),
+            kind: &envelope.kind,
+            body: &bytes,
+            number,
+            age,
+            enrichment: envelope.enrichment.clone(),
+        };
+        let next = attempt::run(relay, &Queue::Sqs(queue.clone()), &mut attempt).await;
         match next {
             Next::Delivered => true,
             Next::Retry(failed) => {
@@ -183,6 +182,7 @@ async fn bury_foreign(
         first_attempt_ms: None,
         last_attempt_ms: Some(now),
         last_error: Some(why.clone()),
+        enrichment: None,
     };
     match queue.bury(&envelope).await {
         Ok(()) => {

@@ -47,21 +47,23 @@ pub async fn run(relay: Arc<Relay>, queue: LocalQueue) {
 
 /// One more attempt at `delivery`, and its result recorded.
 async fn retry(relay: &Relay, queue: &LocalQueue, delivery: Queued) {
-    let next = attempt::run(
-        relay,
-        &Queue::Local(queue.clone()),
-        Attempt {
-            webhook_id: delivery.webhook_id.as_deref(),
-            kind: &delivery.kind,
-            body: &delivery.body,
-            number: delivery.attempts + 1,
-            age: delivery.age,
-        },
-    )
-    .await;
+    let asked = delivery.enrichment.is_some();
+    let mut attempt = Attempt {
+        webhook_id: delivery.webhook_id.as_deref(),
+        kind: &delivery.kind,
+        body: &delivery.body,
+        number: delivery.attempts + 1,
+        age: delivery.age,
+        enrichment: delivery.enrichment.clone(),
+    };
+    let next = attempt::run(relay, &Queue::Local(queue.clone()), &mut attempt).await;
+    // Kept for the next attempt only when this one was the first to ask.
+    let fetched = attempt.enrichment.filter(|_| !asked);
     let recorded = match next {
         Next::Delivered => queue.delivered(&delivery.id).await,
-        Next::Retry(failed) | Next::Dead(failed) => queue.failed(&delivery.id, failed).await,
+        Next::Retry(failed) | Next::Dead(failed) => {
+            queue.failed(&delivery.id, failed, fetched).await
+        }
     };
     if let Err(error) = recorded {
         // A delivered one is sent again at the next attempt, where exactly-once finds it posted.

@@ -10,9 +10,11 @@ mod policy;
 mod raw;
 mod run;
 mod stack;
+mod why;
 
 use std::fmt::Write as _;
 
+use crate::enrich::Enrichment;
 use crate::event::{Event, Operation, Origin, Phase, Status};
 use crate::mrkdwn::{cat, escape, safe_url};
 use crate::slack::{Block, Message, limits};
@@ -20,7 +22,17 @@ use crate::slack::{Block, Message, limits};
 /// Formats an event; `delivery_id` is shown in the footer so a message can be matched with
 /// Pulumi Cloud's delivery log.
 pub fn message(event: &Event, delivery_id: Option<&str>) -> Message {
-    let card = match event {
+    enriched(event, delivery_id, None)
+}
+
+/// [`message`], with what Pulumi Cloud's API said about the run ([`crate::enrich`]) as sections
+/// of its own after the webhook's facts.
+pub fn enriched(
+    event: &Event,
+    delivery_id: Option<&str>,
+    enrichment: Option<&Enrichment>,
+) -> Message {
+    let mut card = match event {
         Event::Stack(e) => stack::stack(e),
         Event::Team(e) => stack::team(e),
         Event::StackUpdate(e) => run::update(e, false),
@@ -33,6 +45,18 @@ pub fn message(event: &Event, delivery_id: Option<&str>) -> Message {
         Event::Ping(e) => ping::ping(e),
         Event::Other(e) => return raw::other(e, delivery_id),
     };
+    if let Some(enrichment) = enrichment {
+        let planned = match event {
+            Event::Deployment(e) => matches!(e.operation, Some(Operation::Preview)),
+            _ => event.stack_run().is_none_or(|(_, preview)| preview),
+        };
+        let changes = if planned {
+            why::Changes::Planned
+        } else {
+            why::Changes::Made
+        };
+        card.details.extend(why::sections(enrichment, changes));
+    }
     card.into_message(event, delivery_id)
 }
 

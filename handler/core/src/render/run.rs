@@ -152,7 +152,8 @@ pub(super) fn drift_remediation(e: &DriftRemediationEvent) -> Card {
     card
 }
 
-/// Pulumi's op names in the order the CLI prints them, with the label and sign it uses.
+/// Pulumi's op names in the order the CLI prints them, with the label and sign it uses
+/// (pulumi/pulumi `pkg/resource/deploy/step.go`, `RawPrefix`).
 const CHANGE_ORDER: &[(&str, &str, &str)] = &[
     ("create", "+", "create"),
     ("update", "~", "update"),
@@ -162,11 +163,23 @@ const CHANGE_ORDER: &[(&str, &str, &str)] = &[
     ("delete-replaced", "--", "delete replaced"),
     ("update-replace", "+-", "replace"),
     ("read", ">", "read"),
+    ("read-replacement", ">>", "read replacement"),
     ("import", "=", "import"),
+    ("import-replacement", "=>", "import replacement"),
     ("refresh", "~", "refresh"),
     ("discard", "<", "discard"),
+    ("discard-replaced", "<<", "discard replaced"),
+    ("remove-pending-replace", "~", "remove pending replace"),
     ("same", " ", "unchanged"),
 ];
+
+/// The CLI's sign for a step's op (`+` create, `~` update, …), if the relay knows the op.
+pub(super) fn sign(op: &str) -> Option<&'static str> {
+    CHANGE_ORDER
+        .iter()
+        .find(|(known, _, _)| *known == op)
+        .map(|(_, sign, _)| *sign)
+}
 
 /// One mrkdwn section listing resource changes, e.g. "`+3` create · `~2` update".
 fn changes_line(changes: &ResourceChanges, planned: bool) -> String {

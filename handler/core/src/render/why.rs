@@ -1,0 +1,197 @@
+//! The sections Pulumi Cloud's API adds to a run's message ([`crate::enrich`]): why it failed,
+//! which resources it changed (or plans to, or drifted), and a failed deployment step's last log
+//! lines. Every text is escaped; every list says how many did not fit.
+
+use std::fmt::Write as _;
+
+use super::run::sign;
+use crate::enrich::{Change, Enrichment};
+use crate::mrkdwn::{cat, escape};
+
+/// How a run's changes are headed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Changes {
+    Made,
+    Planned,
+}
+
+/// The sections for `enrichment`, in the order they are shown.
+pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String> {
+    let mut sections = Vec::with_capacity(3);
+    if !enrichment.errors.is_empty() || !enrichment.failed.is_empty() {
+        sections.push(why_it_failed(enrichment));
+    }
+    if let Some(log) = &enrichment.log {
+        let mut text = cat!("*Last lines of “", escape(&log.step), "”*\n```");
+        for line in &log.lines {
+            text.push('\n');
+            text.push_str(&escape(line));
+        }
+        text.push_str("\n```");
+        sections.push(text);
+    }
+    if !enrichment.changes.is_empty() {
+        let heading = match (enrichment.drift, changes) {
+            (true, _) => "Drifted resources",
+            (false, Changes::Planned) => "Planned changes",
+            (false, Changes::Made) => "Changed resources",
+        };
+        let mut text = format!("*{heading}* ({})", enrichment.changes_total);
+        for change in &enrichment.changes {
+            text.push('\n');
+            text.push_str(&change_line(change));
+        }
+        more(
+            &mut text,
+            enrichment.changes_total,
+            enrichment.changes.len(),
+        );
+        sections.push(text);
+    }
+    sections
+}
+
+fn why_it_failed(enrichment: &Enrichment) -> String {
+    let mut text = String::from("*Why it failed*");
+    for error in &enrichment.errors {
+        text.push('\n');
+        if let Some(resource) = &error.resource {
+            let _ = write!(
+                text,
+                "`{}` *{}*: ",
+                escape(&resource.type_),
+                escape(&resource.name)
+            );
+        }
+        // One line per diagnostic keeps the list readable; the engine's own line breaks and
+        // tabs become spaces.
+        let flat: String = error.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        text.push_str(&escape(&flat));
+    }
+    more(&mut text, enrichment.errors_total, enrichment.errors.len());
+    if !enrichment.failed.is_empty() {
+        let _ = write!(text, "\n*Failed* ({}):", enrichment.failed_total);
+        for failed in &enrichment.failed {
+            text.push('\n');
+            text.push_str(&change_line(failed));
+        }
+        more(&mut text, enrichment.failed_total, enrichment.failed.len());
+    }
+    text
+}
+
+/// `+ aws:s3/bucket:Bucket site`, as the CLI prints a step, with the properties that differ.
+fn change_line(change: &Change) -> String {
+    let sign = sign(&change.op).map_or_else(|| escape(&change.op).into_owned(), escape_sign);
+    let mut line = cat!(
+        "`",
+        sign,
+        " ",
+        escape(&change.resource.type_),
+        "` ",
+        escape(&change.resource.name)
+    );
+    if !change.properties.is_empty() {
+        let properties: Vec<_> = change.properties.iter().map(|p| escape(p)).collect();
+        let _ = write!(line, " — {}", properties.join(", "));
+    }
+    line
+}
+
+fn escape_sign(sign: &str) -> String {
+    escape(sign.trim()).into_owned()
+}
+
+fn more(text: &mut String, total: usize, shown: usize) {
+    if total > shown {
+        let _ = write!(text, "\n+{} more", total - shown);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::{Diagnostic, Resource, StepLog};
+
+    fn change(op: &str, name: &str) -> Change {
+        Change {
+            op: op.into(),
+            resource: Resource::new("aws:s3/bucket:Bucket", name),
+            properties: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_change_is_the_cli_sign_the_type_and_the_name() {
+        assert_eq!(
+            change_line(&change("create", "site")),
+            "`+ aws:s3/bucket:Bucket` site"
+        );
+        assert_eq!(
+            change_line(&change("read", "x")),
+            "`&gt; aws:s3/bucket:Bucket` x"
+        );
+        assert_eq!(
+            change_line(&change("zap", "x")),
+            "`zap aws:s3/bucket:Bucket` x"
+        );
+    }
+
+    #[test]
+    fn diagnostics_name_their_resource_and_are_escaped() {
+        let enrichment = Enrichment {
+            errors: vec![Diagnostic {
+                resource: Some(Resource::new("aws:s3/bucket:Bucket", "site")),
+                text: "creating <bucket>:\n\t* AccessDenied".into(),
+            }],
+            errors_total: 7,
+            failed: vec![change("create", "site")],
+            failed_total: 1,
+            ..Enrichment::default()
+        };
+        let sections = sections(&enrichment, Changes::Made);
+        assert_eq!(
+            sections,
+            [
+                "*Why it failed*\n`aws:s3/bucket:Bucket` *site*: creating &lt;bucket&gt;: * AccessDenied\n+6 more\n*Failed* (1):\n`+ aws:s3/bucket:Bucket` site"
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_beyond_those_kept_are_counted_and_drift_is_headed_as_drift() {
+        let enrichment = Enrichment {
+            changes: vec![change("update", "a")],
+            changes_total: 14,
+            ..Enrichment::default()
+        };
+        let made = sections(&enrichment, Changes::Made);
+        assert_eq!(
+            made,
+            ["*Changed resources* (14)\n`~ aws:s3/bucket:Bucket` a\n+13 more"]
+        );
+        let planned = sections(&enrichment, Changes::Planned);
+        assert!(planned[0].starts_with("*Planned changes*"));
+        let drift = Enrichment {
+            drift: true,
+            ..enrichment
+        };
+        assert!(sections(&drift, Changes::Planned)[0].starts_with("*Drifted resources*"));
+    }
+
+    #[test]
+    fn a_step_log_is_a_code_block_with_its_lines_escaped() {
+        let enrichment = Enrichment {
+            log: Some(StepLog {
+                step: "Install dependencies".into(),
+                lines: vec!["npm ERR! ```".into(), "exit 1".into()],
+            }),
+            ..Enrichment::default()
+        };
+        assert_eq!(
+            sections(&enrichment, Changes::Made),
+            ["*Last lines of “Install dependencies”*\n```\nnpm ERR! ˋˋˋ\nexit 1\n```"]
+        );
+        assert!(sections(&Enrichment::default(), Changes::Made).is_empty());
+    }
+}

@@ -1,0 +1,298 @@
+//! The Pulumi Cloud REST API client that adds why a run failed and what it changed to a message
+//! ([`relay_core::enrich`] owns the rules: what to ask, the paths, how events fold).
+//!
+//! Every lookup is bounded as a whole ([`BUDGET`]) and goes through the relay's one HTTP client.
+//! Whatever goes wrong (a timeout, 401, 403, 404, 5xx, an answer that is not what the API
+//! describes) is an [`ApiError`] the caller logs: the message is then posted without the section,
+//! never failed or retried for it. The token is only ever in the `Authorization` header, marked
+//! sensitive, and appears in no error.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use relay_core::enrich::api::{self, RunKind};
+use relay_core::enrich::{Digest, Enrichment, MAX_LOG_LINES, StackRef, StepLog, Target};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+
+/// The most one enrichment may take, all calls together: the message waits for it.
+pub const BUDGET: Duration = Duration::from_secs(2);
+
+/// Pages of engine events read at most: a run's events beyond that are not looked at (the first
+/// errors are what a message shows, and they come early in a run's log).
+const MAX_EVENT_PAGES: usize = 20;
+/// Pages of a deployment step's log read at most (each [`api::LOG_PAGE_LINES`] lines).
+const MAX_LOG_PAGES: usize = 10;
+
+/// Why Pulumi Cloud could not say more.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Pulumi Cloud did not answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("Pulumi Cloud answered {status} to GET /{path}{hint}")]
+    Status {
+        status: u16,
+        path: String,
+        hint: &'static str,
+    },
+    #[error("Pulumi Cloud's answer to GET /{path} is not what its API describes: {why}")]
+    Malformed { path: String, why: String },
+    #[error("Pulumi Cloud could not be reached: {0}")]
+    Unreachable(String),
+    #[error("PULUMI_API_URL cannot take the path {0}")]
+    Url(String),
+}
+
+/// The API as configured: where, and with which token.
+pub struct PulumiApi {
+    http: reqwest::Client,
+    base: reqwest::Url,
+    authorization: HeaderValue,
+    budget: Duration,
+}
+
+impl std::fmt::Debug for PulumiApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PulumiApi")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the client cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("PULUMI_API_URL {0:?} is not an http(s) URL")]
+    Url(String),
+    #[error("PULUMI_ACCESS_TOKEN holds characters an HTTP header cannot carry")]
+    Token,
+}
+
+impl PulumiApi {
+    pub fn new(
+        http: reqwest::Client,
+        api_url: &str,
+        token: &SecretString,
+    ) -> Result<PulumiApi, ClientError> {
+        let base = reqwest::Url::parse(api_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
+            .ok_or_else(|| ClientError::Url(api_url.to_owned()))?;
+        let mut authorization =
+            HeaderValue::from_str(&format!("token {}", token.expose_secret().trim()))
+                .map_err(|_| ClientError::Token)?;
+        authorization.set_sensitive(true);
+        Ok(PulumiApi {
+            http,
+            base,
+            authorization,
+            budget: BUDGET,
+        })
+    }
+
+    /// What Pulumi Cloud says about `target`'s run, within the budget.
+    pub async fn enrich(&self, target: &Target) -> Result<Enrichment, ApiError> {
+        tokio::time::timeout(self.budget, self.fetch(target))
+            .await
+            .map_err(|_| ApiError::Timeout(self.budget))?
+    }
+
+    async fn fetch(&self, target: &Target) -> Result<Enrichment, ApiError> {
+        match target {
+            Target::Update { stack, version, .. } => {
+                let path = api::update(stack, *version);
+                let info: api::UpdateInfo = self.get(&path, &[]).await?;
+                let id = info.update_id.ok_or_else(|| missing(&path, "updateID"))?;
+                self.events(stack, RunKind::Update, &id, Digest::new(false))
+                    .await
+            }
+            Target::Preview {
+                stack, update_id, ..
+            } => {
+                self.events(stack, RunKind::Preview, update_id, Digest::new(false))
+                    .await
+            }
+            Target::Deployment { stack, version } => self.deployment(stack, *version).await,
+            Target::Drift { stack, run_id } => {
+                let path = api::drift_run(stack, run_id);
+                let run: api::DriftRun = self.get(&path, &[]).await?;
+                let id = run
+                    .detect_update
+                    .and_then(|u| u.update_id)
+                    .ok_or_else(|| missing(&path, "detectUpdate.updateId"))?;
+                // A drift run's detection update is read where the CLI reads every update's
+                // events, previews' included.
+                self.events(stack, RunKind::Update, &id, Digest::new(true))
+                    .await
+            }
+        }
+    }
+
+    /// A failed deployment: its update's failure reasons, else its failed step's last log lines
+    /// (a deployment that failed before Pulumi ran, cloning or installing, has no update).
+    async fn deployment(&self, stack: &StackRef, version: u64) -> Result<Enrichment, ApiError> {
+        let path = api::deployment(stack, version);
+        let deployment: api::Deployment = self.get(&path, &[]).await?;
+        let id = deployment.id.clone().ok_or_else(|| missing(&path, "id"))?;
+        let updates: Vec<api::DeploymentUpdate> =
+            self.get(&api::deployment_updates(stack, &id), &[]).await?;
+        if let Some(update_id) = api::failing_update(&updates) {
+            let enrichment = self
+                .events(stack, deployment.run_kind(), update_id, Digest::new(false))
+                .await?;
+            if !enrichment.errors.is_empty() || !enrichment.failed.is_empty() {
+                return Ok(enrichment);
+            }
+        }
+        let Some((step, name)) = deployment.failed_step() else {
+            return Ok(Enrichment::default());
+        };
+        let lines = self.log_tail(stack, &id, step).await?;
+        Ok(Enrichment {
+            log: (!lines.is_empty()).then(|| StepLog {
+                step: name.to_owned(),
+                lines,
+            }),
+            ..Enrichment::default()
+        })
+    }
+
+    /// Reads a run's engine events, every page, into `digest`.
+    async fn events(
+        &self,
+        stack: &StackRef,
+        kind: RunKind,
+        update_id: &str,
+        mut digest: Digest,
+    ) -> Result<Enrichment, ApiError> {
+        let path = api::events(stack, kind, update_id);
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_EVENT_PAGES {
+            let query: Vec<(&str, String)> = token
+                .iter()
+                .map(|t| ("continuationToken", t.clone()))
+                .collect();
+            let page: api::EventsPage = self.get(&path, &query).await?;
+            page.events.iter().for_each(|e| digest.add(e));
+            // Null once a finished run's events are all read; an empty page ends it too (a run
+            // still being written hands out tokens for events that do not exist yet).
+            match page.continuation_token {
+                Some(next) if !next.is_empty() && !page.events.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(digest.finish())
+    }
+
+    /// The last [`MAX_LOG_LINES`] lines of the first job's step `step`.
+    async fn log_tail(
+        &self,
+        stack: &StackRef,
+        id: &str,
+        step: usize,
+    ) -> Result<Vec<String>, ApiError> {
+        let path = api::deployment_logs(stack, id);
+        let mut tail = VecDeque::with_capacity(MAX_LOG_LINES + 1);
+        let mut offset = 0;
+        for _ in 0..MAX_LOG_PAGES {
+            let query = [
+                ("job", "0".to_owned()),
+                ("step", step.to_string()),
+                ("offset", offset.to_string()),
+                ("count", api::LOG_PAGE_LINES.to_string()),
+            ];
+            let page: api::StepLogPage = self.get(&path, &query).await?;
+            for line in page.lines {
+                let line = relay_core::enrich::text::strip_colors(line.line.trim_end());
+                if line.trim().is_empty() {
+                    continue;
+                }
+                if tail.len() == MAX_LOG_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            match page.next_offset {
+                Some(next) if next > offset => offset = next,
+                _ => break,
+            }
+        }
+        Ok(tail.into())
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &[String],
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let shown = path.join("/");
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| ApiError::Url(shown.clone()))?
+            .pop_if_empty()
+            .extend(path);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let response = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, api::ACCEPT)
+            .send()
+            .await
+            // Without the URL: it is ours, and the error says enough.
+            .map_err(|e| ApiError::Unreachable(e.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ApiError::Status {
+                status: status.as_u16(),
+                path: shown,
+                hint: match status.as_u16() {
+                    401 => " (the access token is not valid)",
+                    403 => " (the access token may not read this stack)",
+                    404 => " (no such stack or run, or the token may not see it)",
+                    _ => "",
+                },
+            });
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Unreachable(e.without_url().to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
+            path: shown,
+            why: e.to_string(),
+        })
+    }
+}
+
+fn missing(path: &[String], field: &str) -> ApiError {
+    ApiError::Malformed {
+        path: path.join("/"),
+        why: format!("it has no {field}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_not_in_the_clients_debug_output_and_a_bad_url_is_refused() {
+        let token = SecretString::from("pul-very-secret");
+        let api = PulumiApi::new(reqwest::Client::new(), "https://api.pulumi.com", &token).unwrap();
+        assert!(!format!("{api:?}").contains("very-secret"));
+        assert!(api.authorization.is_sensitive());
+        assert!(matches!(
+            PulumiApi::new(reqwest::Client::new(), "api.pulumi.com", &token),
+            Err(ClientError::Url(_))
+        ));
+        let bad = SecretString::from("pul-\nnewline");
+        assert!(matches!(
+            PulumiApi::new(reqwest::Client::new(), "https://api.pulumi.com", &bad),
+            Err(ClientError::Token)
+        ));
+    }
+}
