@@ -8,7 +8,8 @@
 //! - no payload makes the pipeline panic, and the `chat.postMessage` body is always JSON;
 //! - every message is within Slack's Block Kit limits (see `assert_within_slack_limits`);
 //! - a message names the payload's stack (`assert_names_the_stack` states exactly how);
-//! - payload text never becomes a Slack mention or link (`assert_no_markup_from_the_payload`).
+//! - payload text never becomes a Slack mention or link (`assert_no_markup_from_the_payload`);
+//! - what Pulumi Cloud's API adds (`relay_core::enrich`) keeps both of those true.
 //!
 //! `PROPTEST_CASES=5000 cargo test -p handler --test properties` runs more cases.
 
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
+use relay_core::enrich::{Change, Diagnostic, Enrichment, Resource, StepLog};
 use relay_core::event::{Event, Kind};
 use relay_core::mrkdwn::TRUNCATED;
 use relay_core::render;
@@ -590,6 +592,50 @@ fn relay(delivery: &Delivery) -> Relayed {
     }
 }
 
+/// What Pulumi Cloud's API might say about a run, with hostile text everywhere: diagnostics,
+/// resource types and names, properties, log lines; and any number of each.
+fn enrichment() -> BoxedStrategy<Enrichment> {
+    let resource = (text(), text()).prop_map(|(type_, name)| Resource { type_, name });
+    let change = (
+        prop_oneof![Just("create".to_owned()), Just("read".to_owned()), text()],
+        resource.clone(),
+        vec(text(), 0..8),
+    )
+        .prop_map(|(op, resource, properties)| Change {
+            op,
+            resource,
+            properties,
+        });
+    let diagnostic = (
+        proptest::option::of(resource),
+        prop_oneof![text(), huge_text()],
+    )
+        .prop_map(|(resource, text)| Diagnostic { resource, text });
+    let log = proptest::option::of(
+        (text(), vec(prop_oneof![text(), huge_text()], 0..10))
+            .prop_map(|(step, lines)| StepLog { step, lines }),
+    );
+    (
+        vec(diagnostic, 0..6),
+        vec(change.clone(), 0..6),
+        vec(change, 0..11),
+        log,
+        any::<bool>(),
+        0..100_000usize,
+    )
+        .prop_map(|(errors, failed, changes, log, drift, extra)| Enrichment {
+            errors_total: errors.len() + extra,
+            errors,
+            failed_total: failed.len() + extra,
+            failed,
+            changes_total: changes.len() + extra,
+            changes,
+            drift,
+            log,
+        })
+        .boxed()
+}
+
 fn chars(s: &str) -> usize {
     s.chars().count()
 }
@@ -863,6 +909,23 @@ proptest! {
     #[test]
     fn payload_text_never_becomes_a_slack_mention_or_link(delivery in any_delivery()) {
         assert_no_markup_from_the_payload(&relay(&delivery), &delivery.payload)?;
+    }
+}
+
+proptest! {
+    // Diagnostics and log lines of up to 20 000 characters: fewer cases.
+    #![proptest_config(config(64))]
+
+    #[test]
+    fn what_pulumi_cloud_says_fits_slacks_limits_and_mentions_nobody(
+        delivery in any_delivery(),
+        enrichment in enrichment()
+    ) {
+        let mut relayed = relay(&delivery);
+        relayed.message =
+            render::enriched(&relayed.event, delivery.delivery_id.as_deref(), Some(&enrichment));
+        assert_within_slack_limits(&relayed.message)?;
+        assert_no_markup_from_the_payload(&relayed, &delivery.payload)?;
     }
 }
 

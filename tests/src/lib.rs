@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod emulator;
 pub mod engine;
 pub mod esm;
+pub mod fake_pulumi;
 pub mod fake_slack;
 pub mod load;
 pub mod moto;

@@ -280,7 +280,7 @@ mod tests {
             panic!("{:?}", Target::of(&preview));
         };
         assert!(failed);
-        assert_eq!(update_id, "11bf162b-d9d5-4715-8f88-20dcd0e0b167");
+        assert_eq!(update_id, "5e1c0b7a-preview");
     }
 
     #[test]

@@ -30,11 +30,37 @@ pub fn clean(message: &str, about_resource: bool) -> Option<String> {
         lines.remove(0);
     }
     let text = lines.join("\n");
-    let text = unwrap_single_error(text.trim());
+    let text = without_urn(text.trim());
+    let text = unwrap_single_error(&text);
     if text.is_empty() || (!about_resource && is_boilerplate(text)) {
         return None;
     }
     Some(crate::mrkdwn::truncate(text, MAX_DIAGNOSTIC_CHARS).into_owned())
+}
+
+/// `creating urn:pulumi:…::site: <error>` without its URN, which the message names already: the
+/// Terraform bridge's providers wrap every error so (pulumi/pulumi-terraform-bridge
+/// `pkg/tfbridge/provider.go`: "creating", "updating", "refreshing", "deleting", "diffing"). A
+/// lone multierror after it is its error; anything else keeps the verb.
+fn without_urn(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some((verb, rest)) = text.split_once(' ') else {
+        return text.into();
+    };
+    let Some(urn) = rest.strip_prefix("urn:pulumi:") else {
+        return text.into();
+    };
+    // The URN ends at the first ": " after its name (names rarely hold one; then less is cut).
+    let Some((_, error)) = urn.split_once(": ") else {
+        return text.into();
+    };
+    if !verb.chars().all(|c| c.is_ascii_lowercase()) {
+        return text.into();
+    }
+    if error.trim_start().starts_with("1 error occurred:") {
+        error.into()
+    } else {
+        format!("{verb}: {error}").into()
+    }
 }
 
 /// `1 error occurred:\n\t* <error>` (hashicorp/go-multierror's format, which providers built on
@@ -215,7 +241,24 @@ mod tests {
             .as_deref(),
             Some("AccessDenied")
         );
-        let doing = "creating urn:pulumi:p::s::aws:s3/bucket:Bucket::b: 1 error occurred:\n\t* AccessDenied";
-        assert_eq!(clean(doing, true).as_deref(), Some(doing));
+        let nested = "x: 1 error occurred:\n\t* AccessDenied";
+        assert_eq!(clean(nested, true).as_deref(), Some(nested));
+    }
+
+    #[test]
+    fn the_bridges_urn_prefix_goes_the_message_names_the_resource() {
+        let bridged = "creating urn:pulumi:p::s::aws:s3/bucket:Bucket::b: 1 error occurred:\n\t* creating S3 Bucket (b): AccessDenied\n\n";
+        assert_eq!(
+            clean(bridged, true).as_deref(),
+            Some("creating S3 Bucket (b): AccessDenied")
+        );
+        assert_eq!(
+            clean(
+                "deleting urn:pulumi:p::s::aws:s3/bucket:Bucket::b: BucketNotEmpty",
+                true
+            )
+            .as_deref(),
+            Some("deleting: BucketNotEmpty")
+        );
     }
 }

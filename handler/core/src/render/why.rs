@@ -33,7 +33,7 @@ pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String>
     if !enrichment.changes.is_empty() {
         let heading = match (enrichment.drift, changes) {
             (true, _) => "Drifted resources",
-            (false, Changes::Planned) => "Planned changes",
+            (false, Changes::Planned) => "Resources to change",
             (false, Changes::Made) => "Changed resources",
         };
         let mut text = format!("*{heading}* ({})", enrichment.changes_total);
@@ -171,7 +171,7 @@ mod tests {
             ["*Changed resources* (14)\n`~ aws:s3/bucket:Bucket` a\n+13 more"]
         );
         let planned = sections(&enrichment, Changes::Planned);
-        assert!(planned[0].starts_with("*Planned changes*"));
+        assert!(planned[0].starts_with("*Resources to change*"));
         let drift = Enrichment {
             drift: true,
             ..enrichment
