@@ -438,6 +438,7 @@ mod tests {
             [
                 ("/relay/token", "xoxb-from-ssm"),
                 ("/relay/secret", "whsec"),
+                ("/relay/pulumi", "pul-from-ssm"),
             ]
             .into(),
         );
@@ -675,5 +676,56 @@ mod tests {
         .await
         .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("xoxb-SECRET"));
+    }
+
+    #[tokio::test]
+    async fn a_pulumi_token_turns_enrichment_on_with_the_default_api() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        assert!(load_with(&base, false).await.unwrap().pulumi.is_none());
+        let direct = load_with(&[&base[..], &[("PULUMI_ACCESS_TOKEN", "pul-1")]].concat(), false)
+            .await
+            .unwrap()
+            .pulumi
+            .expect("enrichment is on");
+        assert_eq!(direct.api_url, DEFAULT_PULUMI_API_URL);
+        assert_eq!(direct.token.expose_secret(), "pul-1");
+        let from_ssm = [
+            ("PULUMI_ACCESS_TOKEN_PARAMETER", "/relay/pulumi"),
+            ("PULUMI_API_URL", "https://pulumi.internal.example"),
+        ];
+        let from_ssm = load_with(&[&base[..], &from_ssm[..]].concat(), false)
+            .await
+            .unwrap()
+            .pulumi
+            .unwrap();
+        assert_eq!(from_ssm.token.expose_secret(), "pul-from-ssm");
+        assert_eq!(from_ssm.api_url, "https://pulumi.internal.example");
+    }
+
+    #[tokio::test]
+    async fn a_pulumi_token_given_twice_or_a_bad_api_url_names_the_variable() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let both = [
+            ("PULUMI_ACCESS_TOKEN", "pul-SECRET"),
+            ("PULUMI_ACCESS_TOKEN_PARAMETER", "/relay/pulumi"),
+        ];
+        let err = load_with(&[&base[..], &both[..]].concat(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "set only one of PULUMI_ACCESS_TOKEN and PULUMI_ACCESS_TOKEN_PARAMETER"
+        );
+        assert!(!format!("{err:?}").contains("pul-SECRET"));
+        let url = [("PULUMI_ACCESS_TOKEN", "pul-1"), ("PULUMI_API_URL", "api.pulumi.com")];
+        let err = load_with(&[&base[..], &url[..]].concat(), false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with("PULUMI_API_URL is not valid"), "{err}");
+        let missing = [("PULUMI_ACCESS_TOKEN_PARAMETER", "/relay/absent")];
+        let err = load_with(&[&base[..], &missing[..]].concat(), false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("PULUMI_ACCESS_TOKEN_PARAMETER"), "{err}");
     }
 }

@@ -66,3 +66,38 @@ async fn a_missing_parameter_stops_start_up_naming_the_variable_and_parameter() 
         "the SSM error is named:\n{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_pulumi_access_token_is_read_from_its_secure_string_parameter() {
+    use relay_tests::fake_pulumi::{self, FakePulumi};
+    let moto = Moto::start().await;
+    moto.put_secure_string("/relay/pulumi-access-token", fake_pulumi::TOKEN)
+        .await;
+    let slack = FakeSlack::start().await;
+    let api = FakePulumi::start("update-failed").await;
+
+    let mut env = moto.env();
+    env.extend([
+        ("SLACK_API_URL", slack.api_url.clone()),
+        ("SLACK_CHANNEL", fake_slack::CHANNEL.to_owned()),
+        ("SLACK_TOKEN", fake_slack::TOKEN.to_owned()),
+        ("PULUMI_WEBHOOK_SECRET", SECRET.to_owned()),
+        ("PULUMI_API_URL", api.api_url.clone()),
+        (
+            "PULUMI_ACCESS_TOKEN_PARAMETER",
+            "/relay/pulumi-access-token".to_owned(),
+        ),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let relay = Process::start(&[], &env).await;
+
+    let answer = Delivery::signed("stack_update", fixture("stack_update-failed"))
+        .send(&relay.url)
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    // The fake API answers only the token it knows: the section shows it came from SSM.
+    let blocks = slack.posts()[0].body["blocks"].to_string();
+    assert!(blocks.contains("Why it failed"), "{blocks}");
+    let (_, _, logs) = relay.terminate();
+    assert!(!logs.contains(fake_pulumi::TOKEN));
+}

@@ -55,9 +55,14 @@ macro_rules! filters {
     };
 }
 
-// Filters whose delivery kind Pulumi does not document (`import_*` is carried by `stack_update`
-// by analogy with the other operations; `change_request_*`, `environment_rotation_*` and
-// `deployment_file_ingestion_failed` are left out, since their deliveries cannot be recognised).
+// The filter names the Pulumi CLI offers (pulumi/pulumi v3.259.0 `pkg/cmd/pulumi/org/
+// org_webhook_new.go` and `stack/stack_webhook_new.go`) and the pulumiservice provider's
+// `WebhookFilters` (v1.3.0, the newest release with a schema). `import_succeeded` / `import_failed`
+// are in the CLI's `stacks` group, whose kinds are `stack` / `stack_preview` / `stack_update`:
+// carried by `stack_update` like the other operations. Left out, because no public source says
+// which `Pulumi-Webhook-Kind` or payload carries them, so their deliveries cannot be recognised
+// (they are relayed as raw JSON, by kind): `deployment_file_ingestion_failed`, the seven
+// `change_request_*` (organization and environment webhooks), `environment_rotation_*`.
 filters! {
     StackCreated = "stack_created", Kind::Stack, false;
     StackDeleted = "stack_deleted", Kind::Stack, false;
