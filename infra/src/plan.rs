@@ -19,6 +19,8 @@ pub struct Names {
     /// SSM parameter names, also handed to the function so it can read them.
     pub token_parameter: String,
     pub secret_parameter: String,
+    /// The Pulumi Cloud access token's parameter (only created with `pulumiAccessToken`).
+    pub pulumi_token_parameter: String,
     /// The DynamoDB table of delivery state.
     pub state_table: String,
     /// The retry queue's worker function.
@@ -61,6 +63,7 @@ impl Names {
         Names {
             token_parameter: format!("{parameter_path}/slack-token"),
             secret_parameter: format!("{parameter_path}/webhook-secret"),
+            pulumi_token_parameter: format!("{parameter_path}/pulumi-access-token"),
             state_table: format!("{prefix}-state"),
             retry_queue: fitted(&prefix, "-retries.fifo", MAX_QUEUE_NAME),
             dead_letter_queue: fitted(&prefix, "-dead-letters.fifo", MAX_QUEUE_NAME),
@@ -77,7 +80,8 @@ pub struct Plan {
     pub settings: Settings,
     pub names: Names,
     pub tags: HashMap<String, String>,
-    /// The function's environment but `STATE_TABLE`, which comes from the table's name output.
+    /// The function's environment but `STATE_TABLE` and the queues' URLs, which come from
+    /// outputs.
     pub variables: BTreeMap<String, String>,
 }
 
@@ -118,6 +122,12 @@ impl Plan {
         if let Some(routes) = &settings.routes {
             variables.insert(env::ROUTES.to_owned(), routes.clone());
         }
+        if settings.has_pulumi_access_token {
+            variables.insert(
+                env::PULUMI_ACCESS_TOKEN_PARAMETER.to_owned(),
+                names.pulumi_token_parameter.clone(),
+            );
+        }
         let plan = Plan {
             settings,
             names,
@@ -133,7 +143,13 @@ impl Plan {
 
     /// The size Lambda counts for the function's environment (names and values), with the state
     /// table's name, which is chosen here, and the queues' URLs at their longest. The worker's
-    /// environment is this one less the webhook secret's parameter plus `RELAY_ROLE`, smaller.
+    /// environment is this one less the webhook secret's parameter plus `RELAY_ROLE`, smaller
+    /// (the parameter's name and variable alone are longer than `RELAY_ROLE=retry-worker`); both
+    /// have the Pulumi access token's parameter when it is set.
+    ///
+    /// [`MAX_ROUTES_BYTES`](relay_core::contract::MAX_ROUTES_BYTES) leaves room for every other
+    /// variable but that one: with `pulumiAccessToken`, very long project and stack names and
+    /// rules near that limit, this count is what refuses the stack.
     fn environment_bytes(&self) -> usize {
         let known: usize = self.variables.iter().map(|(k, v)| k.len() + v.len()).sum();
         known
@@ -162,6 +178,7 @@ mod tests {
         Settings {
             slack_channel: "#ops".into(),
             has_webhook_secret: true,
+            has_pulumi_access_token: false,
             architecture: Architecture::Arm64,
             log_retention_days: 30,
             handler_zip: None,
@@ -198,13 +215,57 @@ mod tests {
             with_routes.environment_bytes(),
             expected + "ROUTES".len() + routes.len()
         );
+        let with_token = Plan::new(
+            "relay",
+            "dev",
+            Settings {
+                has_pulumi_access_token: true,
+                ..settings(None)
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            with_token.variables["PULUMI_ACCESS_TOKEN_PARAMETER"],
+            "/relay/dev/pulumi-access-token"
+        );
+        assert_eq!(
+            with_token.environment_bytes(),
+            expected
+                + "PULUMI_ACCESS_TOKEN_PARAMETER".len()
+                + "/relay/dev/pulumi-access-token".len()
+        );
+        assert!(!bare.variables.contains_key("PULUMI_ACCESS_TOKEN_PARAMETER"));
+    }
+
+    #[test]
+    fn with_a_pulumi_access_token_and_the_longest_names_the_exact_count_decides() {
+        // The token's variable takes 251 bytes with 100-character project and stack names, more
+        // than MAX_ROUTES_BYTES leaves over: rules up to 2 716 bytes still fit, longer ones are
+        // refused by the plan (not by the routes limit), before anything is declared.
+        let long = "x".repeat(100);
+        let with = |routes: usize| Settings {
+            has_pulumi_access_token: true,
+            slack_channel: format!("#{}", "c".repeat(80)),
+            ..settings(Some("r".repeat(routes)))
+        };
+        let fits = Plan::new(&long, &long, with(2716)).expect("2 716 bytes of rules fit");
+        assert_eq!(fits.environment_bytes(), MAX_ENVIRONMENT_BYTES);
+        let err = Plan::new(&long, &long, with(2717)).err();
+        assert_eq!(
+            err,
+            Some(PlanError {
+                bytes: MAX_ENVIRONMENT_BYTES + 1
+            })
+        );
+        // The routes limit alone lets it through.
+        const { assert!(2717 <= MAX_ROUTES_BYTES) };
     }
 
     #[test]
     fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
         // The routes limit leaves room for the other variables even when the project and stack
         // names are as long as Pulumi allows (100 characters each) and the channel's name as
-        // long as Slack allows (80).
+        // long as Slack allows (80), without `pulumiAccessToken` (see the next test).
         let long = "x".repeat(100);
         let routes = "r".repeat(MAX_ROUTES_BYTES);
         let mut settings = settings(Some(routes));
@@ -227,6 +288,10 @@ mod tests {
         let names = Names::new("my app", "prod/eu");
         assert_eq!(names.prefix, "my-app-prod-eu");
         assert_eq!(names.token_parameter, "/my-app/prod-eu/slack-token");
+        assert_eq!(
+            names.pulumi_token_parameter,
+            "/my-app/prod-eu/pulumi-access-token"
+        );
         let long = Names::new(&"x".repeat(100), "s");
         assert!(long.function.len() <= MAX_FUNCTION_NAME);
         assert!(long.worker.len() <= MAX_FUNCTION_NAME && long.worker.ends_with("-retry-worker"));

@@ -65,8 +65,9 @@ pub fn relay_permissions(on: &Resources<'_>) -> String {
     document(statements)
 }
 
-/// Least privilege for the retry worker: the base grants (its own logs, the token's parameter,
-/// the state table), work on the retry queue, send to the dead-letter queue.
+/// Least privilege for the retry worker: the base grants (its own logs, its parameters: the Slack
+/// token's and, when set, the Pulumi access token's; the state table), work on the retry queue,
+/// send to the dead-letter queue.
 pub fn worker_permissions(on: &Resources<'_>) -> String {
     let mut statements = base_statements(on);
     statements.push(json!({

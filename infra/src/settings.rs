@@ -58,6 +58,9 @@ pub struct Settings {
     pub slack_channel: String,
     /// Whether `webhookSecret` was given; if not, the program generates one.
     pub has_webhook_secret: bool,
+    /// Whether `pulumiAccessToken` was given (as a secret); if not, the relay reads nothing from
+    /// Pulumi Cloud and nothing is created for it.
+    pub has_pulumi_access_token: bool,
     pub architecture: Architecture,
     pub log_retention_days: i32,
     pub handler_zip: Option<PathBuf>,
@@ -120,6 +123,8 @@ pub mod keys {
     pub const REGISTER_WEBHOOK: &str = "registerWebhook";
     /// An address the queue alarms are emailed to (through an SNS topic).
     pub const ALERT_EMAIL: &str = "alertEmail";
+    /// A Pulumi Cloud access token the relay reads a run's details with (why it failed).
+    pub const PULUMI_ACCESS_TOKEN: &str = "pulumiAccessToken";
 
     /// The defaults `Pulumi.yaml` declares for the optional keys, which mean "not set". The CLI
     /// requires every declared key without a default and hands the program each default as if the
@@ -131,6 +136,7 @@ pub mod keys {
         (ROUTES, "[]"),
         (REGISTER_WEBHOOK, "{}"),
         (ALERT_EMAIL, ""),
+        (PULUMI_ACCESS_TOKEN, ""),
     ];
 }
 
@@ -211,6 +217,15 @@ impl RawConfig {
             Some((_, false)) => {
                 return Err(SettingsError::NotSecret {
                     key: WEBHOOK_SECRET,
+                });
+            }
+            Some((_, true)) => true,
+        };
+        let has_pulumi_access_token = match self.get(PULUMI_ACCESS_TOKEN) {
+            None => false,
+            Some((_, false)) => {
+                return Err(SettingsError::NotSecret {
+                    key: PULUMI_ACCESS_TOKEN,
                 });
             }
             Some((_, true)) => true,
@@ -321,6 +336,7 @@ impl RawConfig {
         Ok(Settings {
             slack_channel,
             has_webhook_secret,
+            has_pulumi_access_token,
             architecture,
             log_retention_days,
             handler_zip,
@@ -389,6 +405,7 @@ mod tests {
         assert_eq!(settings.architecture, Architecture::Arm64);
         assert_eq!(settings.log_retention_days, 14);
         assert!(!settings.has_webhook_secret);
+        assert!(!settings.has_pulumi_access_token);
         assert_eq!(settings.handler_zip, None);
         assert_eq!(settings.register_webhook, None);
     }
@@ -403,6 +420,8 @@ mod tests {
             ("handlerZip", ""),
             ("routes", "[]"),
             ("registerWebhook", "{}"),
+            ("alertEmail", ""),
+            ("pulumiAccessToken", ""),
             ("architecture", "arm64"),
             ("logRetentionDays", "14"),
         ]);
@@ -414,9 +433,62 @@ mod tests {
             .unwrap();
         assert_eq!(settings, bare);
         assert!(!settings.has_webhook_secret);
+        assert!(!settings.has_pulumi_access_token);
         assert_eq!(settings.routes, None);
         assert_eq!(settings.register_webhook, None);
         assert_eq!(settings.handler_zip, None);
+    }
+
+    #[test]
+    fn a_secret_pulumi_access_token_is_optional_and_noted() {
+        let mut values = minimal();
+        values.push(("pulumiAccessToken", "pul-0123456789abcdef"));
+        let settings = config(&values, &["slackToken", "pulumiAccessToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert!(settings.has_pulumi_access_token);
+        // Everything else is as without it.
+        let bare = config(&minimal(), &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(
+            Settings {
+                has_pulumi_access_token: false,
+                ..settings
+            },
+            bare
+        );
+    }
+
+    #[test]
+    fn a_plaintext_pulumi_access_token_is_refused() {
+        let mut values = minimal();
+        values.push(("pulumiAccessToken", "pul-0123456789abcdef"));
+        let err = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SettingsError::NotSecret {
+                key: "pulumiAccessToken"
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "config `pulumiAccessToken` must be a secret: run `pulumi config set pulumiAccessToken <value> --secret` (and rotate it: it was stored in plain text)"
+        );
+    }
+
+    #[test]
+    fn an_empty_pulumi_access_token_is_none_secret_or_not() {
+        for value in ["", "  "] {
+            for secret in [&["slackToken"][..], &["slackToken", "pulumiAccessToken"]] {
+                let mut values = minimal();
+                values.push(("pulumiAccessToken", value));
+                let settings = config(&values, secret).validate(Path::new(".")).unwrap();
+                assert!(!settings.has_pulumi_access_token, "{value:?} {secret:?}");
+            }
+        }
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
     };
     let table = state_table(ctx, plan);
     let queues = queues(ctx, plan);
+    // Both functions render messages, so both may read the Pulumi access token when there is one.
+    let pulumi_token_parameter = || match &secrets.pulumi_token_parameter {
+        Some(arn) => arn.map(Some),
+        None => ctx.new_output(&None),
+    };
     let relay_role = role(
         ctx,
         plan,
@@ -69,14 +74,19 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
                 logs.function.arn.clone(),
                 secrets.token_parameter.clone(),
                 secrets.secret_parameter.clone(),
+                pulumi_token_parameter(),
                 table.arn.clone(),
                 queues.retry.arn.clone(),
                 queues.dead_letters.arn.clone()
             ),
-            |(logs, token, secret, table, retry, dead)| {
+            |(logs, token, secret, pulumi_token, table, retry, dead)| {
+                let parameters: Vec<String> = [Some(token), Some(secret), pulumi_token]
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 policy::relay_permissions(&policy::Resources {
                     log_group: &logs,
-                    parameters: &[token, secret],
+                    parameters: &parameters,
                     state_table: &table,
                     retry_queue: &retry,
                     dead_letter_queue: &dead,
@@ -84,7 +94,7 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
             },
         ),
     );
-    // The worker never sees a webhook's signature: it needs the token, not the secret.
+    // The worker never sees a webhook's signature: it needs the tokens, not the secret.
     let worker_role = role(
         ctx,
         plan,
@@ -94,14 +104,17 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
             &pulumi_combine!(
                 logs.worker.arn.clone(),
                 secrets.token_parameter.clone(),
+                pulumi_token_parameter(),
                 table.arn.clone(),
                 queues.retry.arn.clone(),
                 queues.dead_letters.arn.clone()
             ),
-            |(logs, token, table, retry, dead)| {
+            |(logs, token, pulumi_token, table, retry, dead)| {
+                let parameters: Vec<String> =
+                    [Some(token), pulumi_token].into_iter().flatten().collect();
                 policy::worker_permissions(&policy::Resources {
                     log_group: &logs,
-                    parameters: &[token],
+                    parameters: &parameters,
                     state_table: &table,
                     retry_queue: &retry,
                     dead_letter_queue: &dead,
@@ -170,6 +183,7 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
         api.url.clone(),
         secrets.webhook_secret.clone(),
     ];
+    independent.extend(secrets.pulumi_token_parameter);
     independent.extend(alarms);
     independent.extend(alerts.iter().map(|a| a.subscription.clone()));
     settle(independent);
@@ -375,12 +389,15 @@ fn alarms(ctx: &Context, plan: &Plan, alerts: Option<&Alerts>) -> Vec<Output<Str
 
 /// The secrets, each only ever a Pulumi secret: the token from config; the webhook secret from
 /// config too, or generated once and kept in state (a RandomPassword keeps its value across
-/// updates); both stored as SSM SecureStrings the function reads.
+/// updates); the Pulumi access token from config, when set; all stored as SSM SecureStrings the
+/// functions read.
 struct Secrets {
     webhook_secret: Output<String>,
     /// The parameters' ARNs.
     token_parameter: Output<String>,
     secret_parameter: Output<String>,
+    /// With `pulumiAccessToken` only.
+    pulumi_token_parameter: Option<Output<String>>,
 }
 
 fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
@@ -399,6 +416,19 @@ fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
         .result
         .secret()
     };
+    let pulumi_token_parameter = if plan.settings.has_pulumi_access_token {
+        let token = ctx.require_config_secret(None, keys::PULUMI_ACCESS_TOKEN)?;
+        Some(secure_parameter(
+            ctx,
+            "pulumi-access-token",
+            &plan.names.pulumi_token_parameter,
+            "Pulumi Cloud access token the Pulumi webhook relay reads run details with",
+            token,
+            plan,
+        ))
+    } else {
+        None
+    };
     Ok(Secrets {
         token_parameter: secure_parameter(
             ctx,
@@ -416,6 +446,7 @@ fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
             webhook_secret.clone(),
             plan,
         ),
+        pulumi_token_parameter,
         webhook_secret,
     })
 }

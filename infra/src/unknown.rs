@@ -39,6 +39,13 @@ impl<T: Inputs> Inputs for Vec<T> {
     }
 }
 
+/// An optional output (a resource only some stacks have): nothing is known, not unknown.
+impl<T: Inputs> Inputs for Option<T> {
+    fn any_unknown(&self) -> bool {
+        self.as_ref().is_some_and(Inputs::any_unknown)
+    }
+}
+
 macro_rules! tuple_inputs {
     ($($name:ident),+) => {
         impl<$($name: Inputs),+> Inputs for ($($name,)+) {
@@ -55,6 +62,7 @@ tuple_inputs!(A, B, C);
 tuple_inputs!(A, B, C, D);
 tuple_inputs!(A, B, C, D, E);
 tuple_inputs!(A, B, C, D, E, F);
+tuple_inputs!(A, B, C, D, E, F, G);
 
 /// `f` of the known `inputs`, or the unknown when any of them is unknown.
 pub fn derived<T: Inputs>(inputs: T, f: impl FnOnce(T) -> String) -> String {
@@ -102,6 +110,18 @@ mod tests {
         assert_eq!(derived(inputs, |_| "policy".to_owned()), UNKNOWN);
         let inputs = (known(), vec![known(), known()], known());
         assert_eq!(derived(inputs, |_| "policy".to_owned()), "policy");
+    }
+
+    #[test]
+    fn an_absent_optional_input_is_known_and_a_present_one_as_known_as_its_value() {
+        let known = "arn:aws:ssm:eu-west-1:1:parameter/p".to_owned();
+        assert!(!None::<String>.any_unknown());
+        assert!(!Some(known.clone()).any_unknown());
+        assert!(Some(UNKNOWN.to_owned()).any_unknown());
+        assert_eq!(
+            derived((known, None::<String>), |(a, b)| format!("{a} {b:?}")),
+            "arn:aws:ssm:eu-west-1:1:parameter/p None"
+        );
     }
 
     #[test]

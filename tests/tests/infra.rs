@@ -70,11 +70,18 @@ fn pulumi_yaml_requires_exactly_the_token_and_the_channel() {
         "handlerZip",
         "routes",
         "registerWebhook",
+        "alertEmail",
+        "pulumiAccessToken",
     ];
     for key in read {
         assert!(project.config.contains_key(key), "`{key}` is not declared");
     }
     assert!(project.config["slackToken"].secret);
+    // Declared secret, untyped with an empty default like `webhookSecret`, so that leaving it
+    // unset passes the CLI; the program refuses a plaintext one.
+    let pulumi_token = &project.config["pulumiAccessToken"];
+    assert!(pulumi_token.secret && pulumi_token.type_.is_none());
+    assert_eq!(pulumi_token.default, Some(json!("")));
 }
 
 #[tokio::test]
@@ -613,6 +620,160 @@ async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
             assert_eq!(reveal(exported), WEBHOOK_SECRET);
         }
     }
+}
+
+const PULUMI_TOKEN: &str = "pul-0123456789abcdefSECRETPULUMITOKEN";
+const PARAMETER: &str = "aws:ssm/parameter:Parameter";
+
+/// The resources the role's `ssm:GetParameter` statement grants.
+fn readable_parameters(run: &Run, role: &str) -> BTreeSet<String> {
+    let role = run.resource("aws:iam/role:Role", role);
+    let inline = role.inputs["inlinePolicies"].as_array().unwrap();
+    let policy: Value = serde_json::from_str(inline[0]["policy"].as_str().unwrap()).unwrap();
+    let statements: Vec<&Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.to_string().contains("ssm:"))
+        .collect();
+    assert_eq!(statements.len(), 1, "one statement grants SSM: {policy}");
+    assert_eq!(statements[0]["Sid"], "ReadOwnSecrets");
+    assert_eq!(statements[0]["Action"], "ssm:GetParameter");
+    statements[0]["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn arn(run: &Run, parameter: &str) -> String {
+    run.resource(PARAMETER, parameter).outputs["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_pulumi_access_token_is_a_secure_string_both_functions_are_told_of_and_may_read() {
+    for preview in [false, true] {
+        let run = run_ok(&with_secret(
+            fresh(preview),
+            "pulumiAccessToken",
+            PULUMI_TOKEN,
+        ))
+        .await;
+        let mut expected = expected_types();
+        expected.remove(&(PARAMETER.to_owned(), 2));
+        expected.insert((PARAMETER.to_owned(), 3));
+        assert_eq!(types(&run), expected);
+        let parameter = run.resource(PARAMETER, "pulumi-access-token");
+        assert_eq!(parameter.inputs["type"], "SecureString");
+        assert_eq!(
+            parameter.inputs["name"],
+            "/pulumi-webhook-relay/dev/pulumi-access-token"
+        );
+        assert_eq!(parameter.inputs["tags"]["app"], "pulumi-webhook-relay");
+        assert!(
+            is_secret(&parameter.inputs["value"]),
+            "{}",
+            parameter.inputs["value"]
+        );
+
+        // Nowhere in plain text: not in what the program sent, not in what the engine answered
+        // or recorded, not in the exports, not in the program's output.
+        for request in &run.requests {
+            let leaks = plaintext_occurrences(request, PULUMI_TOKEN);
+            assert!(
+                leaks.is_empty(),
+                "plaintext token at {leaks:?} in {}",
+                request["call"]
+            );
+        }
+        for r in &run.registrations {
+            for (what, value) in [
+                ("inputs", &r.inputs),
+                ("outputs", &r.outputs),
+                ("answered", &r.answered),
+            ] {
+                let leaks = plaintext_occurrences(value, PULUMI_TOKEN);
+                assert!(leaks.is_empty(), "{} {} {what} {leaks:?}", r.type_, r.name);
+            }
+        }
+        if let Some(exports) = &run.stack_outputs {
+            assert!(plaintext_occurrences(exports, PULUMI_TOKEN).is_empty());
+        }
+        assert!(!run.stdout.contains(PULUMI_TOKEN) && !run.stderr.contains(PULUMI_TOKEN));
+        if preview {
+            continue;
+        }
+        assert_eq!(reveal(&parameter.inputs["value"]), PULUMI_TOKEN);
+        // Both functions render messages, so both are told where it is (never the token).
+        for function in ["relay-function", "worker-function"] {
+            let variables = &run.resource(FUNCTION, function).inputs["environment"]["variables"];
+            assert_eq!(
+                variables["PULUMI_ACCESS_TOKEN_PARAMETER"], parameter.outputs["name"],
+                "{function}"
+            );
+            assert!(variables.get("PULUMI_ACCESS_TOKEN").is_none(), "{function}");
+        }
+        // Each role may read exactly it on top of what it reads without it.
+        let pulumi_token = arn(&run, "pulumi-access-token");
+        assert_eq!(
+            readable_parameters(&run, "relay-role"),
+            BTreeSet::from([
+                arn(&run, "slack-token"),
+                arn(&run, "webhook-secret"),
+                pulumi_token.clone()
+            ])
+        );
+        assert_eq!(
+            readable_parameters(&run, "worker-role"),
+            BTreeSet::from([arn(&run, "slack-token"), pulumi_token])
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_pulumi_access_token_nothing_is_created_or_granted_for_it() {
+    // `fresh` leaves it at Pulumi.yaml's default, `""`, as the CLI passes it.
+    let run = run_ok(&fresh(false)).await;
+    assert_eq!(types(&run), expected_types());
+    assert!(
+        run.of_type(PARAMETER)
+            .iter()
+            .all(|p| p.name != "pulumi-access-token"
+                && !p.inputs["name"].to_string().contains("pulumi-access-token")),
+        "no parameter for it"
+    );
+    for function in ["relay-function", "worker-function"] {
+        let variables = &run.resource(FUNCTION, function).inputs["environment"]["variables"];
+        assert!(
+            variables.get("PULUMI_ACCESS_TOKEN_PARAMETER").is_none()
+                && variables.get("PULUMI_ACCESS_TOKEN").is_none(),
+            "{function}: {variables}"
+        );
+    }
+    assert_eq!(
+        readable_parameters(&run, "relay-role"),
+        BTreeSet::from([arn(&run, "slack-token"), arn(&run, "webhook-secret")])
+    );
+    assert_eq!(
+        readable_parameters(&run, "worker-role"),
+        BTreeSet::from([arn(&run, "slack-token")])
+    );
+    // Set to blanks as a secret, it is unset too.
+    let blank = run_ok(&with_secret(fresh(false), "pulumiAccessToken", " ")).await;
+    assert_eq!(types(&blank), expected_types());
+}
+
+#[tokio::test]
+async fn the_program_refuses_a_pulumi_access_token_set_without_secret() {
+    assert_refused(
+        with(fresh(false), "pulumiAccessToken", PULUMI_TOKEN),
+        "error: config `pulumiAccessToken` must be a secret: run `pulumi config set pulumiAccessToken <value> --secret` (and rotate it: it was stored in plain text)",
+    )
+    .await;
 }
 
 #[tokio::test]
