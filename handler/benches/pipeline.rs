@@ -150,6 +150,66 @@ fn stages(c: &mut Criterion) {
     stages_of(c, "stages-unknown-kind-huge", "unknown-kind-huge");
 }
 
+/// What Pulumi Cloud's API adds (`relay_core::enrich`), in the group `enrichment`:
+/// - `events_floor` / `digest`: the 14-change update's event pages parsed as `serde_json::Value`,
+///   against parsed as engine events and folded into an `Enrichment`;
+/// - `format_plain` / `format_enriched`: `stack_update-failed`'s message without and with its
+///   failure reasons (two diagnostics, two failed resources).
+fn enrichment(c: &mut Criterion) {
+    use relay_core::enrich::api::EventsPage;
+    use relay_core::enrich::{Digest, Enrichment};
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let scenario = |name: &str| -> serde_json::Value {
+        let path = dir.join(format!("pulumi-api/{name}.json"));
+        serde_json::from_slice(&std::fs::read(&path).expect("a scenario")).expect("JSON")
+    };
+    // Each page as the API sends it: `{"events": [...], "continuationToken": ...}`.
+    let pages = |scenario: &serde_json::Value| -> Vec<Vec<u8>> {
+        let events = scenario
+            .as_object()
+            .unwrap()
+            .values()
+            .find_map(|v| v.get("pages"))
+            .and_then(|p| p.as_array())
+            .expect("an events path")
+            .clone();
+        events
+            .iter()
+            .map(|page| serde_json::to_vec(&serde_json::json!({"events": page})).unwrap())
+            .collect()
+    };
+    let changes = pages(&scenario("update-14-changes"));
+    let digest = |pages: &[Vec<u8>]| -> Enrichment {
+        let mut digest = Digest::new(false);
+        for page in pages {
+            let page: EventsPage = serde_json::from_slice(page).expect("a page");
+            page.events.iter().for_each(|e| digest.add(e));
+        }
+        digest.finish()
+    };
+    let failed = digest(&pages(&scenario("update-failed")));
+    let body = std::fs::read(dir.join("stack_update-failed.json")).expect("the webhook");
+    let event = parse("stack_update", &body);
+
+    let mut group = c.benchmark_group("enrichment");
+    group.bench_function("events_floor", |b| {
+        b.iter(|| {
+            for page in black_box(&changes) {
+                black_box(serde_json::from_slice::<serde_json::Value>(page).unwrap());
+            }
+        })
+    });
+    group.bench_function("digest", |b| b.iter(|| digest(black_box(&changes))));
+    group.bench_function("format_plain", |b| {
+        b.iter(|| render::message(black_box(&event), Some(DELIVERY_ID)))
+    });
+    group.bench_function("format_enriched", |b| {
+        b.iter(|| render::enriched(black_box(&event), Some(DELIVERY_ID), Some(&failed)))
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -159,6 +219,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = per_fixture, stages
+    targets = per_fixture, stages, enrichment
 }
 criterion_main!(benches);
