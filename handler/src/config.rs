@@ -682,11 +682,14 @@ mod tests {
     async fn a_pulumi_token_turns_enrichment_on_with_the_default_api() {
         let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
         assert!(load_with(&base, false).await.unwrap().pulumi.is_none());
-        let direct = load_with(&[&base[..], &[("PULUMI_ACCESS_TOKEN", "pul-1")]].concat(), false)
-            .await
-            .unwrap()
-            .pulumi
-            .expect("enrichment is on");
+        let direct = load_with(
+            &[&base[..], &[("PULUMI_ACCESS_TOKEN", "pul-1")]].concat(),
+            false,
+        )
+        .await
+        .unwrap()
+        .pulumi
+        .expect("enrichment is on");
         assert_eq!(direct.api_url, DEFAULT_PULUMI_API_URL);
         assert_eq!(direct.token.expose_secret(), "pul-1");
         let from_ssm = [
@@ -717,15 +720,24 @@ mod tests {
             "set only one of PULUMI_ACCESS_TOKEN and PULUMI_ACCESS_TOKEN_PARAMETER"
         );
         assert!(!format!("{err:?}").contains("pul-SECRET"));
-        let url = [("PULUMI_ACCESS_TOKEN", "pul-1"), ("PULUMI_API_URL", "api.pulumi.com")];
+        let url = [
+            ("PULUMI_ACCESS_TOKEN", "pul-1"),
+            ("PULUMI_API_URL", "api.pulumi.com"),
+        ];
         let err = load_with(&[&base[..], &url[..]].concat(), false)
             .await
             .unwrap_err();
-        assert!(err.to_string().starts_with("PULUMI_API_URL is not valid"), "{err}");
+        assert!(
+            err.to_string().starts_with("PULUMI_API_URL is not valid"),
+            "{err}"
+        );
         let missing = [("PULUMI_ACCESS_TOKEN_PARAMETER", "/relay/absent")];
         let err = load_with(&[&base[..], &missing[..]].concat(), false)
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("PULUMI_ACCESS_TOKEN_PARAMETER"), "{err}");
+        assert!(
+            err.to_string().contains("PULUMI_ACCESS_TOKEN_PARAMETER"),
+            "{err}"
+        );
     }
 }
