@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 /// The most one enrichment may take, all calls together: the message waits for it.
 pub const BUDGET: Duration = Duration::from_secs(2);
 
-/// Pages of engine events read at most: a run's events beyond that are not looked at (the first
-/// errors are what a message shows, and they come early in a run's log).
-const MAX_EVENT_PAGES: usize = 20;
+/// Pages of engine events read at most, within the budget anyway: beyond them the message says
+/// its counts are lower bounds ([`Enrichment::partial`]).
+const MAX_EVENT_PAGES: usize = 50;
 /// Pages of a deployment step's log read at most (each [`api::LOG_PAGE_LINES`] lines).
 const MAX_LOG_PAGES: usize = 10;
 
@@ -168,7 +168,7 @@ impl PulumiApi {
     ) -> Result<Enrichment, ApiError> {
         let path = api::events(stack, kind, update_id);
         let mut token: Option<String> = None;
-        for _ in 0..MAX_EVENT_PAGES {
+        for page_number in 1..=MAX_EVENT_PAGES {
             let query: Vec<(&str, String)> = token
                 .iter()
                 .map(|t| ("continuationToken", t.clone()))
@@ -178,7 +178,12 @@ impl PulumiApi {
             // Null once a finished run's events are all read; an empty page ends it too (a run
             // still being written hands out tokens for events that do not exist yet).
             match page.continuation_token {
-                Some(next) if !next.is_empty() && !page.events.is_empty() => token = Some(next),
+                Some(next) if !next.is_empty() && !page.events.is_empty() => {
+                    if page_number == MAX_EVENT_PAGES {
+                        digest.truncated();
+                    }
+                    token = Some(next);
+                }
                 _ => break,
             }
         }

@@ -620,19 +620,22 @@ fn enrichment() -> BoxedStrategy<Enrichment> {
         vec(change.clone(), 0..6),
         vec(change, 0..11),
         log,
-        any::<bool>(),
+        any::<(bool, bool)>(),
         0..100_000usize,
     )
-        .prop_map(|(errors, failed, changes, log, drift, extra)| Enrichment {
-            errors_total: errors.len() + extra,
-            errors,
-            failed_total: failed.len() + extra,
-            failed,
-            changes_total: changes.len() + extra,
-            changes,
-            drift,
-            log,
-        })
+        .prop_map(
+            |(errors, failed, changes, log, (drift, partial), extra)| Enrichment {
+                errors_total: errors.len() + extra,
+                errors,
+                failed_total: failed.len() + extra,
+                failed,
+                changes_total: changes.len() + extra,
+                changes,
+                drift,
+                log,
+                partial,
+            },
+        )
         .boxed()
 }
 

@@ -106,13 +106,10 @@ pub struct EngineEvent {
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosticEvent {
     pub urn: Option<String>,
-    #[serde(default)]
-    pub message: String,
+    pub message: Option<String>,
     /// `debug`, `info`, `info#err`, `warning` or `error`.
-    #[serde(default)]
-    pub severity: String,
-    #[serde(default)]
-    pub ephemeral: bool,
+    pub severity: Option<String>,
+    pub ephemeral: Option<bool>,
 }
 
 /// `ResourcePreEvent`, `ResOutputsEvent` and `ResOpFailedEvent` all carry a step's metadata.

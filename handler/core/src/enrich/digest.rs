@@ -21,6 +21,7 @@ pub struct Digest {
     /// Every changed resource by URN, in the order first stepped.
     changes: Vec<(String, Change)>,
     change_at: HashMap<String, usize>,
+    partial: bool,
 }
 
 /// Steps that change nothing: not listed as changes.
@@ -53,16 +54,18 @@ impl Digest {
 
     pub fn add(&mut self, event: &EngineEvent) {
         if let Some(diagnostic) = &event.diagnostic_event
-            && diagnostic.severity == "error"
-            && !diagnostic.ephemeral
+            && diagnostic.severity.as_deref() == Some("error")
+            && diagnostic.ephemeral != Some(true)
         {
             let resource = diagnostic
                 .urn
                 .as_deref()
                 .and_then(Resource::from_urn)
                 .filter(|r| !r.is_stack());
-            if let Some(text) = text::clean(&diagnostic.message, resource.is_some())
-                && self.error_texts.insert(text.clone())
+            if let Some(text) = text::clean(
+                diagnostic.message.as_deref().unwrap_or(""),
+                resource.is_some(),
+            ) && self.error_texts.insert(text.clone())
                 && self.errors.len() < MAX_ERRORS
             {
                 self.errors.push(Diagnostic { resource, text });
@@ -116,6 +119,11 @@ impl Digest {
         }
     }
 
+    /// The run's events were not all read: [`Enrichment::partial`].
+    pub fn truncated(&mut self) {
+        self.partial = true;
+    }
+
     pub fn finish(self) -> Enrichment {
         let failed_urns = self.failed_urns;
         // A resource whose step failed is listed as failed, not as changed.
@@ -134,6 +142,7 @@ impl Digest {
             changes: changed.into_iter().take(MAX_CHANGES).collect(),
             drift: self.drift,
             log: None,
+            partial: self.partial,
         }
     }
 }

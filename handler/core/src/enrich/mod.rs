@@ -54,6 +54,10 @@ pub struct Enrichment {
     /// The last lines of a failed deployment step's log, when no update says why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<StepLog>,
+    /// Not every engine event was read (a run too long for the pages the relay reads): the totals
+    /// are at least these.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
 }
 
 impl Enrichment {

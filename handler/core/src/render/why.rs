@@ -36,7 +36,11 @@ pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String>
             (false, Changes::Planned) => "Resources to change",
             (false, Changes::Made) => "Changed resources",
         };
-        let mut text = format!("*{heading}* ({})", enrichment.changes_total);
+        let mut text = format!(
+            "*{heading}* ({}{})",
+            enrichment.changes_total,
+            at_least(enrichment)
+        );
         for change in &enrichment.changes {
             text.push('\n');
             text.push_str(&change_line(change));
@@ -53,6 +57,9 @@ pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String>
 
 fn why_it_failed(enrichment: &Enrichment) -> String {
     let mut text = String::from("*Why it failed*");
+    if enrichment.partial {
+        text.push_str(" (from the first part of the run's log)");
+    }
     for error in &enrichment.errors {
         text.push('\n');
         if let Some(resource) = &error.resource {
@@ -70,7 +77,12 @@ fn why_it_failed(enrichment: &Enrichment) -> String {
     }
     more(&mut text, enrichment.errors_total, enrichment.errors.len());
     if !enrichment.failed.is_empty() {
-        let _ = write!(text, "\n*Failed* ({}):", enrichment.failed_total);
+        let _ = write!(
+            text,
+            "\n*Failed* ({}{}):",
+            enrichment.failed_total,
+            at_least(enrichment)
+        );
         for failed in &enrichment.failed {
             text.push('\n');
             text.push_str(&change_line(failed));
@@ -100,6 +112,11 @@ fn change_line(change: &Change) -> String {
 
 fn escape_sign(sign: &str) -> String {
     escape(sign.trim()).into_owned()
+}
+
+/// `+` after a total counted from part of the run's events.
+fn at_least(enrichment: &Enrichment) -> &'static str {
+    if enrichment.partial { "+" } else { "" }
 }
 
 fn more(text: &mut String, total: usize, shown: usize) {
@@ -177,6 +194,14 @@ mod tests {
             ..enrichment
         };
         assert!(sections(&drift, Changes::Planned)[0].starts_with("*Drifted resources*"));
+        let partial = Enrichment {
+            partial: true,
+            ..drift
+        };
+        assert!(
+            sections(&partial, Changes::Made)[0].starts_with("*Drifted resources* (14+)"),
+            "a count from part of the events is a lower bound"
+        );
     }
 
     #[test]
