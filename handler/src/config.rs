@@ -182,7 +182,11 @@ pub async fn load<S: ParameterStore>(
         var(PULUMI_ACCESS_TOKEN_PARAMETER)?,
     );
     let pulumi_api_url = var(PULUMI_API_URL)?.unwrap_or_else(|| DEFAULT_PULUMI_API_URL.to_owned());
-    if !(pulumi_api_url.starts_with("https://") || pulumi_api_url.starts_with("http://")) {
+    // Only a relay with a token calls the API: without one, its URL changes nothing.
+    let has_pulumi_token = pulumi_token.0.is_some() || pulumi_token.1.is_some();
+    if has_pulumi_token
+        && !(pulumi_api_url.starts_with("https://") || pulumi_api_url.starts_with("http://"))
+    {
         return Err(ConfigError::Invalid {
             var: PULUMI_API_URL,
             why: format!("{pulumi_api_url:?} is not an http(s) URL"),

@@ -110,10 +110,15 @@ fn add_enrichment_column(db: &rusqlite::Connection) -> rusqlite::Result<()> {
     let present = db
         .prepare("SELECT 1 FROM pragma_table_info('deliveries') WHERE name = 'enrichment'")?
         .exists([])?;
-    if !present {
-        db.execute_batch("ALTER TABLE deliveries ADD COLUMN enrichment TEXT")?;
+    if present {
+        return Ok(());
     }
-    Ok(())
+    match db.execute_batch("ALTER TABLE deliveries ADD COLUMN enrichment TEXT") {
+        // Another process (the server and a CLI command opening an old database together)
+        // added it between the check and here.
+        Err(e) if e.to_string().contains("duplicate column name") => Ok(()),
+        other => other,
+    }
 }
 
 impl DataDir {
@@ -235,5 +240,60 @@ fn lock(dir: &Path) -> Result<File, OpenError> {
             path: dir.to_owned(),
         }),
         Err(TryLockError::Error(why)) => Err(OpenError::Lock { path, why }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::FailedAttempt;
+    use crate::queue::local::LocalQueue;
+
+    /// The `deliveries` table as relays before enrichment wrote it, with one queued delivery.
+    fn old_database(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        let db = rusqlite::Connection::open(dir.join(DATABASE)).unwrap();
+        let old = SCHEMA.replace(
+            "last_error TEXT,\n    -- What Pulumi Cloud's API said about the run (JSON), kept for the retries.\n    enrichment TEXT",
+            "last_error TEXT",
+        );
+        assert!(
+            !old.contains("enrichment"),
+            "the old schema has no enrichment column"
+        );
+        db.execute_batch(&old).unwrap();
+        db.execute(
+            "INSERT INTO deliveries (kind, body, lane, state, received_ms, since_ms, next_ms,
+                attempts) VALUES ('stack_update', X'7B7D', 'a/b/c', 'queued', 0, 0, 0, 1)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_enrichment_opens_and_its_queue_keeps_working() {
+        let dir = std::env::temp_dir().join(format!("relay-old-db-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        old_database(&dir);
+        let queue = LocalQueue::new(DataDir::open(&dir, Opener::Command, None).unwrap());
+        let due = queue.due(10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].enrichment, None);
+        let fetched = relay_core::enrich::Enrichment {
+            errors_total: 1,
+            ..Default::default()
+        };
+        let failed = FailedAttempt {
+            error: "ratelimited".into(),
+            retry_in: Some(std::time::Duration::ZERO),
+        };
+        queue
+            .failed(&due[0].id, failed, Some(fetched.clone()))
+            .await
+            .unwrap();
+        assert_eq!(queue.due(10).await.unwrap()[0].enrichment, Some(fetched));
+        // Opened again (the column now there): nothing to add.
+        DataDir::open(&dir, Opener::Command, None).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -282,9 +282,10 @@ impl Undelivered {
 /// An accepted event, from the channel rules to Slack: what a delivery does inline and what
 /// the queue's worker does again for a queued one.
 ///
-/// `enrichment` is what Pulumi Cloud's API said about the event's run: `None` until asked (then
-/// set, empty when the API failed, so that the queued delivery keeps it and its retries show
-/// the same without asking again), `Some` for a retry of a delivery that already asked.
+/// `enrichment` is what Pulumi Cloud's API said about the event's run: `None` until it answered
+/// (then set, so that the queued delivery keeps it and its retries show the same without asking
+/// again), `Some` for a retry of a delivery whose earlier attempt got an answer. A failed lookup
+/// leaves it `None`: a retry asks again.
 pub async fn send(
     relay: &Relay,
     event: &Event,
@@ -368,7 +369,6 @@ async fn enrich(
         }
         Err(error) => {
             span.record("enrichment", format!("failed: {error}"));
-            *enrichment = Some(Enrichment::default());
         }
     }
 }

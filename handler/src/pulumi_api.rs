@@ -10,6 +10,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use relay_core::enrich::api::{self, RunKind};
 use relay_core::enrich::{Digest, Enrichment, MAX_LOG_LINES, StackRef, StepLog, Target};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
@@ -17,11 +19,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 /// The most one enrichment may take, all calls together: the message waits for it.
-pub const BUDGET: Duration = Duration::from_secs(2);
+pub use relay_core::contract::ENRICHMENT_BUDGET as BUDGET;
 
 /// Pages of engine events read at most, within the budget anyway: beyond them the message says
 /// its counts are lower bounds ([`Enrichment::partial`]).
 const MAX_EVENT_PAGES: usize = 50;
+/// The longest a log line is kept, in characters (what is kept travels with a queued delivery).
+const MAX_LOG_LINE_CHARS: usize = 300;
 /// Pages of a deployment step's log read at most (each [`api::LOG_PAGE_LINES`] lines).
 const MAX_LOG_PAGES: usize = 10;
 
@@ -91,13 +95,24 @@ impl PulumiApi {
         })
     }
 
-    /// What Pulumi Cloud says about `target`'s run, within the budget.
+    /// What Pulumi Cloud says about `target`'s run, within the budget. When the budget runs out
+    /// after some of a run's events were read, what they say is kept ([`Enrichment::partial`]).
     pub async fn enrich(&self, target: &Target) -> Result<Enrichment, ApiError> {
-        tokio::time::timeout(self.budget, self.fetch(target))
-            .await
-            .map_err(|_| ApiError::Timeout(self.budget))?
+        let call = Call {
+            api: self,
+            deadline: Instant::now() + self.budget,
+        };
+        call.fetch(target).await
     }
+}
 
+/// One enrichment's calls, all before one deadline.
+struct Call<'a> {
+    api: &'a PulumiApi,
+    deadline: Instant,
+}
+
+impl Call<'_> {
     async fn fetch(&self, target: &Target) -> Result<Enrichment, ApiError> {
         match target {
             Target::Update { stack, version, .. } => {
@@ -121,10 +136,18 @@ impl PulumiApi {
                     .detect_update
                     .and_then(|u| u.update_id)
                     .ok_or_else(|| missing(&path, "detectUpdate.updateId"))?;
-                // A drift run's detection update is read where the CLI reads every update's
-                // events, previews' included.
-                self.events(stack, RunKind::Update, &id, Digest::new(true))
+                // Its detection is a preview; the CLI reads every run's events, previews'
+                // included, from `update/`: asked there when `preview/` does not know it.
+                match self
+                    .events(stack, RunKind::Preview, &id, Digest::new(true))
                     .await
+                {
+                    Err(ApiError::Status { status: 404, .. }) => {
+                        self.events(stack, RunKind::Update, &id, Digest::new(true))
+                            .await
+                    }
+                    other => other,
+                }
             }
         }
     }
@@ -135,8 +158,13 @@ impl PulumiApi {
         let path = api::deployment(stack, version);
         let deployment: api::Deployment = self.get(&path, &[]).await?;
         let id = deployment.id.clone().ok_or_else(|| missing(&path, "id"))?;
-        let updates: Vec<api::DeploymentUpdate> =
-            self.get(&api::deployment_updates(stack, &id), &[]).await?;
+        // A deployment that stopped before Pulumi ran may have no updates to list (404 or none).
+        let updates: api::DeploymentUpdates =
+            match self.get(&api::deployment_updates(stack, &id), &[]).await {
+                Err(ApiError::Status { status: 404, .. }) => api::DeploymentUpdates::default(),
+                other => other?,
+            };
+        let updates = updates.0;
         if let Some(update_id) = api::failing_update(&updates) {
             let enrichment = self
                 .events(stack, deployment.run_kind(), update_id, Digest::new(false))
@@ -158,8 +186,19 @@ impl PulumiApi {
         })
     }
 
-    /// Reads a run's engine events, every page, into `digest`.
-    async fn events(
+    /// Reads a run's engine events, every page, into `digest`. Boxed: four callers would each
+    /// inline the paging loop (the Lambda zip counts every kilobyte, BENCHMARKS.md).
+    fn events<'a>(
+        &'a self,
+        stack: &'a StackRef,
+        kind: RunKind,
+        update_id: &'a str,
+        digest: Digest,
+    ) -> BoxFuture<'a, Result<Enrichment, ApiError>> {
+        Box::pin(self.read_events(stack, kind, update_id, digest))
+    }
+
+    async fn read_events(
         &self,
         stack: &StackRef,
         kind: RunKind,
@@ -173,7 +212,14 @@ impl PulumiApi {
                 .iter()
                 .map(|t| ("continuationToken", t.clone()))
                 .collect();
-            let page: api::EventsPage = self.get(&path, &query).await?;
+            let page: api::EventsPage = match self.get(&path, &query).await {
+                // Out of time with part of the run read: what it says is kept.
+                Err(ApiError::Timeout(_)) if page_number > 1 => {
+                    digest.truncated();
+                    break;
+                }
+                other => other?,
+            };
             page.events.iter().for_each(|e| digest.add(e));
             // Null once a finished run's events are all read; an empty page ends it too (a run
             // still being written hands out tokens for events that do not exist yet).
@@ -210,6 +256,7 @@ impl PulumiApi {
             let page: api::StepLogPage = self.get(&path, &query).await?;
             for line in page.lines {
                 let line = relay_core::enrich::text::strip_colors(line.line.trim_end());
+                let line = relay_core::mrkdwn::truncate(&line, MAX_LOG_LINE_CHARS).into_owned();
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -226,11 +273,40 @@ impl PulumiApi {
         Ok(tail.into())
     }
 
+    /// One GET, bounded by the enrichment's deadline, its answer read as `T`.
     async fn get<T: DeserializeOwned>(
         &self,
         path: &[String],
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
+        let body = tokio::time::timeout_at(self.deadline, self.api.body(path, query))
+            .await
+            .map_err(|_| ApiError::Timeout(self.api.budget))??;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
+            path: path.join("/"),
+            why: e.to_string(),
+        })
+    }
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl PulumiApi {
+    /// One GET's body. Not generic, and boxed, so the request is in the binary once, not once
+    /// per answer type.
+    fn body<'a>(
+        &'a self,
+        path: &'a [String],
+        query: &'a [(&'a str, String)],
+    ) -> BoxFuture<'a, Result<axum::body::Bytes, ApiError>> {
+        Box::pin(self.request(path, query))
+    }
+
+    async fn request(
+        &self,
+        path: &[String],
+        query: &[(&str, String)],
+    ) -> Result<axum::body::Bytes, ApiError> {
         let shown = path.join("/");
         let mut url = self.base.clone();
         url.path_segments_mut()
@@ -262,14 +338,10 @@ impl PulumiApi {
                 },
             });
         }
-        let body = response
+        response
             .bytes()
             .await
-            .map_err(|e| ApiError::Unreachable(e.without_url().to_string()))?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
-            path: shown,
-            why: e.to_string(),
-        })
+            .map_err(|e| ApiError::Unreachable(e.without_url().to_string()))
     }
 }
 

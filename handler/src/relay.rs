@@ -207,9 +207,13 @@ impl Relay {
         }
     }
 
-    /// Whether messages are enriched from Pulumi Cloud's API.
-    pub fn enriches(&self) -> bool {
-        self.pulumi.is_some()
+    /// The most asking Pulumi Cloud about a delivery's run may take (zero without a token).
+    pub fn enrichment_budget(&self) -> Duration {
+        if self.pulumi.is_some() {
+            relay_core::contract::ENRICHMENT_BUDGET
+        } else {
+            Duration::ZERO
+        }
     }
 
     pub fn rules(&self) -> &ChannelRules {

@@ -70,11 +70,12 @@ async fn a_failed_update_says_why_with_each_error_and_its_resource() {
              CreateBucket, StatusCode: 403, AccessDenied: Access Denied",
             "`aws:iam/role:Role` *deployer*: updating IAM Role (deployer): MalformedPolicyDocument: \
              Invalid principal in policy",
-            "*Failed* (2):",
-            "`+ aws:s3/bucket:Bucket` site",
-            "`~ aws:iam/role:Role` deployer",
         ],
         "the engine's own \"update failed\" and the warning are left out"
+    );
+    assert_eq!(
+        section(&post, "Failed"),
+        "*Failed* (2)\n`+ aws:s3/bucket:Bucket` site\n`~ aws:iam/role:Role` deployer"
     );
 }
 
@@ -227,7 +228,7 @@ async fn a_deployment_that_failed_before_pulumi_ran_shows_its_steps_last_log_lin
 
 #[tokio::test]
 async fn drift_lists_the_drifted_resources_and_what_differs() {
-    let (post, _) = post(
+    let (post, api) = post(
         "drift_detection",
         "drift_detection-drifted",
         "drift-detected",
@@ -235,10 +236,39 @@ async fn drift_lists_the_drifted_resources_and_what_differs() {
     .await;
     assert_eq!(
         section(&post, "Drifted resources"),
-        "*Drifted resources* (3)\n\
+        "*Drifted resources* (4)\n\
          `~ aws:s3/bucket:Bucket` site — tags.owner, versioning.enabled\n\
          `~ aws:iam/role:Role` deployer — maxSessionDuration\n\
-         `~ aws:sqs/queue:Queue` jobs — visibilityTimeoutSeconds"
+         `~ aws:sqs/queue:Queue` jobs — visibilityTimeoutSeconds\n\
+         `- aws:sns/topic:Topic` alerts",
+        "the topic was deleted outside Pulumi"
+    );
+    let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths[1],
+        "/api/stacks/crazy-adventures/website/website-prod/preview/2b3c4d5e-drift-detect/events",
+        "a drift detection is a preview"
+    );
+}
+
+#[tokio::test]
+async fn a_drift_detection_preview_does_not_know_is_read_where_the_cli_reads_every_run() {
+    let (post, api) = post(
+        "drift_detection",
+        "drift_detection-drifted",
+        "drift-detected-update-path",
+    )
+    .await;
+    assert!(section(&post, "Drifted resources").starts_with("*Drifted resources* (4)"));
+    let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
+    let stack = "/api/stacks/crazy-adventures/website/website-prod";
+    assert_eq!(
+        paths[1..3],
+        [
+            format!("{stack}/preview/2b3c4d5e-drift-detect/events"),
+            format!("{stack}/update/2b3c4d5e-drift-detect/events"),
+        ],
+        "404 from preview/, then update/"
     );
 }
 
@@ -424,6 +454,12 @@ async fn a_wrong_token_is_a_401_logged_without_the_token() {
         .await;
     assert_eq!(answer.status, 200);
     assert_eq!(slack.posts().len(), 1);
+    assert!(
+        !slack.posts()[0].body["blocks"]
+            .to_string()
+            .contains("Why it failed"),
+        "posted without the section"
+    );
     assert!(!answer.body.to_string().contains(wrong));
     let (_, _, logs) = relay.terminate();
     assert!(!logs.contains(wrong), "{logs}");

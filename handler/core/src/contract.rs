@@ -125,6 +125,9 @@ pub const MAX_ROUTES_BYTES: usize = 2900;
 
 /// How long the relay waits on Slack per delivery by default (`SLACK_DEADLINE_MS`).
 pub const DEFAULT_SLACK_DEADLINE: Duration = Duration::from_secs(10);
+/// The most the relay spends asking Pulumi Cloud's API about one delivery's run (all calls
+/// together; [`crate::enrich`]): the message waits for it.
+pub const ENRICHMENT_BUDGET: Duration = Duration::from_secs(2);
 /// The function's timeout as `infra` deploys it: under API Gateway's 30 s, over the deadline.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long one invocation holds a delivery id: past API Gateway's 30 s and the function's
@@ -132,7 +135,7 @@ pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 const _: () = assert!(
-    DEFAULT_SLACK_DEADLINE.as_secs() < FUNCTION_TIMEOUT.as_secs()
+    ENRICHMENT_BUDGET.as_secs() + DEFAULT_SLACK_DEADLINE.as_secs() < FUNCTION_TIMEOUT.as_secs()
         && FUNCTION_TIMEOUT.as_secs() < 30
         && CLAIM_LEASE.as_secs() > 30
 );

@@ -35,7 +35,7 @@ pub async fn handle(
 ) -> SqsBatchResponse {
     let mut kept = Vec::new();
     let mut stopped_groups: HashSet<String> = HashSet::new();
-    let budget = relay.slack_deadline() + MARGIN;
+    let budget = relay.slack_deadline() + relay.enrichment_budget() + MARGIN;
     for record in event.records {
         let Some(message_id) = record.message_id.clone() else {
             // Nothing to answer with: Lambda keeps the batch only when told which message failed.
@@ -125,6 +125,7 @@ async fn one(relay: &Relay, queue: &SqsQueue, record: &SqsMessage) -> bool {
             enrichment: envelope.enrichment.clone(),
         };
         let next = attempt::run(relay, &Queue::Sqs(queue.clone()), &mut attempt).await;
+        let attempt_enrichment = attempt.enrichment.take();
         match next {
             Next::Delivered => true,
             Next::Retry(failed) => {
@@ -140,6 +141,8 @@ async fn one(relay: &Relay, queue: &SqsQueue, record: &SqsMessage) -> bool {
                     first_attempt_ms: envelope.first_attempt_ms.or(Some(now)),
                     last_attempt_ms: Some(now),
                     last_error: Some(failed.error),
+                    // A new message is written anyway: it keeps what this attempt fetched.
+                    enrichment: attempt_enrichment,
                     ..envelope
                 };
                 match queue.bury(&dead).await {

@@ -7,7 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+/// A list the API may send as `null` (a Go nil slice) or leave out: empty either way.
+fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
 
 use super::StackRef;
 
@@ -86,7 +91,7 @@ pub struct UpdateInfo {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsPage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub events: Vec<EngineEvent>,
     pub continuation_token: Option<String>,
 }
@@ -131,8 +136,11 @@ pub struct StepMetadata {
     #[serde(default)]
     pub urn: String,
     /// Keys that changed with this step.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub diffs: Vec<String>,
+    /// The resource's state after the step: `null` when there is none, as for a resource a
+    /// refresh found deleted.
+    pub new: Option<serde::de::IgnoredAny>,
     /// Property paths to their kind of difference; more precise than `diffs` when present.
     pub detailed_diff: Option<BTreeMap<String, serde_json::Value>>,
 }
@@ -144,14 +152,14 @@ pub struct Deployment {
     pub id: Option<String>,
     /// `update`, `preview`, `destroy`, `refresh`, `detect-drift`, `remediate-drift`.
     pub pulumi_operation: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub jobs: Vec<DeploymentJob>,
 }
 
 /// `DeploymentJob`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct DeploymentJob {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub steps: Vec<StepRun>,
 }
 
@@ -182,7 +190,7 @@ pub struct UpdateResult {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepLogPage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list")]
     pub lines: Vec<LogLine>,
     pub next_offset: Option<u64>,
 }
@@ -228,6 +236,11 @@ impl Deployment {
         }
     }
 }
+
+/// `GetDeploymentUpdates`' answer: a list, which a deployment with no update may send as `null`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct DeploymentUpdates(#[serde(deserialize_with = "list")] pub Vec<DeploymentUpdate>);
 
 /// Of a deployment's updates, the one that says why it failed: the last failed one, else the last.
 pub fn failing_update(updates: &[DeploymentUpdate]) -> Option<&str> {
@@ -284,6 +297,17 @@ mod tests {
         assert_eq!(failing_update(&updates), Some("b"));
         assert_eq!(failing_update(&updates[..1]), Some("a"));
         assert_eq!(failing_update(&[]), None);
+    }
+
+    #[test]
+    fn lists_sent_as_null_are_empty() {
+        let page: EventsPage =
+            serde_json::from_str(r#"{"events": null, "continuationToken": null}"#).unwrap();
+        assert!(page.events.is_empty());
+        let updates: DeploymentUpdates = serde_json::from_str("null").unwrap();
+        assert!(updates.0.is_empty());
+        let job: DeploymentJob = serde_json::from_str(r#"{"steps": null}"#).unwrap();
+        assert!(job.steps.is_empty());
     }
 
     #[test]

@@ -15,7 +15,8 @@ const MAX_PROPERTIES: usize = 5;
 pub struct Digest {
     drift: bool,
     errors: Vec<Diagnostic>,
-    error_texts: HashSet<String>,
+    /// Errors seen, by resource URN and text: two resources failing alike are both named.
+    error_texts: HashSet<(String, String)>,
     failed: Vec<Change>,
     failed_urns: HashSet<String>,
     /// Every changed resource by URN, in the order first stepped.
@@ -65,7 +66,9 @@ impl Digest {
             if let Some(text) = text::clean(
                 diagnostic.message.as_deref().unwrap_or(""),
                 resource.is_some(),
-            ) && self.error_texts.insert(text.clone())
+            ) && self
+                .error_texts
+                .insert((diagnostic.urn.clone().unwrap_or_default(), text.clone()))
                 && self.errors.len() < MAX_ERRORS
             {
                 self.errors.push(Diagnostic { resource, text });
@@ -94,9 +97,14 @@ impl Digest {
         let Some(mut change) = change(step) else {
             return;
         };
-        // A refresh step is a change only where the refresh found a difference.
-        if op == "refresh" && change.properties.is_empty() {
-            return;
+        if op == "refresh" {
+            // A refresh found the resource gone (no state after the step): deleted out of band.
+            if step.metadata.new.is_none() {
+                change.op = "delete".to_owned();
+            } else if change.properties.is_empty() {
+                // Otherwise it is a change only where the refresh found a difference.
+                return;
+            }
         }
         if replacing(op) {
             change.op = "replace".to_owned();
@@ -157,7 +165,11 @@ fn change(step: &StepEvent) -> Option<Change> {
     Some(Change {
         op: metadata.op.clone(),
         resource,
-        properties: properties.into_iter().take(MAX_PROPERTIES).collect(),
+        properties: properties
+            .into_iter()
+            .take(MAX_PROPERTIES)
+            .map(|p| crate::mrkdwn::fit(p, super::urn::MAX_PART_CHARS))
+            .collect(),
     })
 }
 
@@ -178,7 +190,8 @@ mod tests {
 
     fn step(kind: &str, op: &str, urn: &str) -> String {
         format!(
-            r#"{{"type": "{kind}", "{kind}Event": {{"metadata": {{"op": "{op}", "urn": "{urn}"}}}}}}"#
+            r#"{{"type": "{kind}", "{kind}Event": {{"metadata": {{"op": "{op}", "urn": "{urn}",
+                "new": {{}}}}}}}}"#
         )
     }
 
@@ -218,6 +231,33 @@ mod tests {
     }
 
     #[test]
+    fn the_same_error_on_two_resources_names_both() {
+        let events = format!(
+            "[{}, {}]",
+            diagnostic("error", &urn("aws:s3/bucket:Bucket", "a"), "AccessDenied"),
+            diagnostic("error", &urn("aws:s3/bucket:Bucket", "b"), "AccessDenied"),
+        );
+        let names: Vec<String> = digest(&events, false)
+            .errors
+            .into_iter()
+            .filter_map(|e| e.resource.map(|r| r.name))
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_resource_a_refresh_found_gone_drifted_as_deleted() {
+        let events = format!(
+            r#"[{{"type": "resourcePre", "resourcePreEvent": {{"planning": true, "metadata": {{
+                "op": "refresh", "urn": "{}", "new": null}}}}}}]"#,
+            urn("aws:sns/topic:Topic", "alerts")
+        );
+        let enrichment = digest(&events, true);
+        assert_eq!(enrichment.changes[0].op, "delete");
+        assert_eq!(enrichment.changes[0].resource.name, "alerts");
+    }
+
+    #[test]
     fn only_the_first_errors_are_kept_and_all_are_counted() {
         let events: Vec<String> = (0..8)
             .map(|i| diagnostic("error", "", &format!("failure {i}")))
@@ -253,7 +293,7 @@ mod tests {
     fn drift_is_a_refresh_step_that_found_differences() {
         let events = format!(
             r#"[{}, {{"type": "resourcePre", "resourcePreEvent": {{"planning": true, "metadata": {{
-                "op": "refresh", "urn": "{}", "diffs": ["tags"],
+                "op": "refresh", "urn": "{}", "diffs": ["tags"], "new": {{}},
                 "detailedDiff": {{"tags.owner": {{"diffKind": "update"}}}}}}}}}}]"#,
             step(
                 "resourcePre",

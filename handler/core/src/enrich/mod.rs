@@ -14,7 +14,9 @@ pub mod urn;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{DeploymentEvent, DriftDetectionEvent, Event, Status, UpdateEvent};
+use crate::event::{
+    DeploymentEvent, DriftDetectionEvent, Event, Organization, Status, UpdateEvent,
+};
 
 pub use digest::Digest;
 pub use urn::Resource;
@@ -147,6 +149,12 @@ impl Target {
     }
 }
 
+/// The API's paths name an organization by its login (`githubLogin`), never its display name,
+/// which [`crate::event::Origin`] falls back to.
+fn login(organization: Option<&Organization>) -> Option<&str> {
+    organization.and_then(|o| o.github_login.as_deref())
+}
+
 fn stack_ref(
     organization: Option<&str>,
     project: Option<&str>,
@@ -170,8 +178,11 @@ fn update(e: &UpdateEvent, preview_kind: bool) -> Option<Target> {
     if !(failed || changed) {
         return None;
     }
-    let origin = e.origin();
-    let stack = stack_ref(origin.organization, origin.project, origin.stack)?;
+    let stack = stack_ref(
+        login(e.organization.as_ref()),
+        e.project_name.as_deref(),
+        e.stack_name.as_deref(),
+    )?;
     // The webhook names the run only in its URL: `…/updates/{version}` or `…/previews/{updateID}`.
     let (collection, id) = last_two_segments(e.update_url.as_deref()?)?;
     match collection {
@@ -193,9 +204,12 @@ fn deployment(e: &DeploymentEvent) -> Option<Target> {
     if !matches!(e.status, Some(Status::Failed)) {
         return None;
     }
-    let origin = e.origin();
     Some(Target::Deployment {
-        stack: stack_ref(origin.organization, origin.project, origin.stack)?,
+        stack: stack_ref(
+            login(e.organization.as_ref()),
+            e.project_name.as_deref(),
+            e.stack_name.as_deref(),
+        )?,
         version: e.version?,
     })
 }
@@ -204,10 +218,13 @@ fn drift(e: &DriftDetectionEvent) -> Option<Target> {
     if e.drift_detected != Some(true) {
         return None;
     }
-    let origin = e.origin();
     let run_id = e.drift_run_id.as_deref().filter(|id| !id.is_empty())?;
     Some(Target::Drift {
-        stack: stack_ref(origin.organization, origin.project, origin.stack)?,
+        stack: stack_ref(
+            login(e.organization.as_ref()),
+            e.project_name.as_deref(),
+            e.stack_name.as_deref(),
+        )?,
         run_id: run_id.to_owned(),
     })
 }
@@ -317,6 +334,16 @@ mod tests {
             })
         );
         assert_eq!(Target::of(&drift(false)), None);
+    }
+
+    #[test]
+    fn an_organization_is_named_by_its_login_never_its_display_name() {
+        let named = event(
+            "deployment",
+            r#"{"organization": {"name": "Acme Corp"}, "projectName": "site",
+                "stackName": "prod", "version": 1, "status": "failed"}"#,
+        );
+        assert_eq!(Target::of(&named), None);
     }
 
     #[test]

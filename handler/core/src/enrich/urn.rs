@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest a type or name is kept, in characters (Pulumi allows any length).
+pub const MAX_PART_CHARS: usize = 200;
+
 /// A resource as messages name it: `aws:s3/bucket:Bucket site`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
@@ -32,7 +35,13 @@ impl Resource {
         let qualified = parts.next()?;
         let name = parts.next()?;
         let type_ = qualified.rsplit('$').next().unwrap_or(qualified);
-        (!type_.is_empty()).then(|| Resource::new(type_, name))
+        // Bounded, as everything kept with a queued delivery is (an SQS message has a size limit).
+        (!type_.is_empty()).then(|| {
+            Resource::new(
+                crate::mrkdwn::truncate(type_, MAX_PART_CHARS),
+                crate::mrkdwn::truncate(name, MAX_PART_CHARS),
+            )
+        })
     }
 
     /// The stack's own resource, which every program has: a diagnostic about it is about the

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::run::sign;
 use crate::enrich::{Change, Enrichment};
 use crate::mrkdwn::{cat, escape};
+use crate::slack::limits;
 
 /// How a run's changes are headed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +16,42 @@ pub(super) enum Changes {
     Planned,
 }
 
-/// The sections for `enrichment`, in the order they are shown.
+/// The sections for `enrichment`, in the order they are shown: each within Slack's section limit,
+/// its list cut where the next item would not fit, and "+N more" saying what was left out.
 pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String> {
-    let mut sections = Vec::with_capacity(3);
-    if !enrichment.errors.is_empty() || !enrichment.failed.is_empty() {
-        sections.push(why_it_failed(enrichment));
+    let mut sections = Vec::with_capacity(4);
+    if !enrichment.errors.is_empty() {
+        let heading = if enrichment.partial {
+            "*Why it failed* (from the first part of the run's log)"
+        } else {
+            "*Why it failed*"
+        };
+        let errors = enrichment.errors.iter().map(|error| {
+            // One line per diagnostic keeps the list readable; the engine's own line breaks and
+            // tabs become spaces.
+            let flat = error.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            match &error.resource {
+                Some(r) => cat!(
+                    "`",
+                    escape(&r.type_),
+                    "` *",
+                    escape(&r.name),
+                    "*: ",
+                    escape(&flat)
+                ),
+                None => escape(&flat).into_owned(),
+            }
+        });
+        sections.push(list(heading.to_owned(), errors, enrichment.errors_total));
+    }
+    if !enrichment.failed.is_empty() {
+        let heading = format!(
+            "*Failed* ({}{})",
+            enrichment.failed_total,
+            at_least(enrichment)
+        );
+        let failed = enrichment.failed.iter().map(change_line);
+        sections.push(list(heading, failed, enrichment.failed_total));
     }
     if let Some(log) = &enrichment.log {
         let mut text = cat!("*Last lines of “", escape(&log.step), "”*\n```");
@@ -36,58 +68,37 @@ pub(super) fn sections(enrichment: &Enrichment, changes: Changes) -> Vec<String>
             (false, Changes::Planned) => "Resources to change",
             (false, Changes::Made) => "Changed resources",
         };
-        let mut text = format!(
+        let heading = format!(
             "*{heading}* ({}{})",
             enrichment.changes_total,
             at_least(enrichment)
         );
-        for change in &enrichment.changes {
-            text.push('\n');
-            text.push_str(&change_line(change));
-        }
-        more(
-            &mut text,
-            enrichment.changes_total,
-            enrichment.changes.len(),
-        );
-        sections.push(text);
+        let changed = enrichment.changes.iter().map(change_line);
+        sections.push(list(heading, changed, enrichment.changes_total));
     }
     sections
 }
 
-fn why_it_failed(enrichment: &Enrichment) -> String {
-    let mut text = String::from("*Why it failed*");
-    if enrichment.partial {
-        text.push_str(" (from the first part of the run's log)");
-    }
-    for error in &enrichment.errors {
+/// `heading`, then one item per line while the section has room, then "+N more" for the rest of
+/// `total`.
+fn list(heading: String, items: impl Iterator<Item = String>, total: usize) -> String {
+    // Room for the "+N more" line.
+    const BUDGET: usize = limits::SECTION_TEXT - 24;
+    let mut text = heading;
+    let mut used = text.chars().count();
+    let mut shown = 0;
+    for item in items {
+        let len = item.chars().count() + 1;
+        if used + len > BUDGET {
+            break;
+        }
         text.push('\n');
-        if let Some(resource) = &error.resource {
-            let _ = write!(
-                text,
-                "`{}` *{}*: ",
-                escape(&resource.type_),
-                escape(&resource.name)
-            );
-        }
-        // One line per diagnostic keeps the list readable; the engine's own line breaks and
-        // tabs become spaces.
-        let flat: String = error.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        text.push_str(&escape(&flat));
+        text.push_str(&item);
+        used += len;
+        shown += 1;
     }
-    more(&mut text, enrichment.errors_total, enrichment.errors.len());
-    if !enrichment.failed.is_empty() {
-        let _ = write!(
-            text,
-            "\n*Failed* ({}{}):",
-            enrichment.failed_total,
-            at_least(enrichment)
-        );
-        for failed in &enrichment.failed {
-            text.push('\n');
-            text.push_str(&change_line(failed));
-        }
-        more(&mut text, enrichment.failed_total, enrichment.failed.len());
+    if total > shown {
+        let _ = write!(text, "\n+{} more", total - shown);
     }
     text
 }
@@ -117,12 +128,6 @@ fn escape_sign(sign: &str) -> String {
 /// `+` after a total counted from part of the run's events.
 fn at_least(enrichment: &Enrichment) -> &'static str {
     if enrichment.partial { "+" } else { "" }
-}
-
-fn more(text: &mut String, total: usize, shown: usize) {
-    if total > shown {
-        let _ = write!(text, "\n+{} more", total - shown);
-    }
 }
 
 #[cfg(test)]
@@ -170,7 +175,8 @@ mod tests {
         assert_eq!(
             sections,
             [
-                "*Why it failed*\n`aws:s3/bucket:Bucket` *site*: creating &lt;bucket&gt;: * AccessDenied\n+6 more\n*Failed* (1):\n`+ aws:s3/bucket:Bucket` site"
+                "*Why it failed*\n`aws:s3/bucket:Bucket` *site*: creating &lt;bucket&gt;: * AccessDenied\n+6 more",
+                "*Failed* (1)\n`+ aws:s3/bucket:Bucket` site"
             ]
         );
     }
@@ -202,6 +208,27 @@ mod tests {
             sections(&partial, Changes::Made)[0].starts_with("*Drifted resources* (14+)"),
             "a count from part of the events is a lower bound"
         );
+    }
+
+    #[test]
+    fn a_list_too_long_for_a_section_is_cut_between_items_and_counted() {
+        let long = Diagnostic {
+            resource: None,
+            text: "&".repeat(390),
+        };
+        let enrichment = Enrichment {
+            errors: vec![long; 5],
+            errors_total: 5,
+            failed: vec![change("create", "site")],
+            failed_total: 1,
+            ..Enrichment::default()
+        };
+        let sections = sections(&enrichment, Changes::Made);
+        let why = &sections[0];
+        assert!(why.chars().count() <= limits::SECTION_TEXT, "{}", why.len());
+        // Each escaped diagnostic is 1 950 characters: one fits.
+        assert!(why.ends_with("\n+4 more"), "{why}");
+        assert_eq!(sections[1], "*Failed* (1)\n`+ aws:s3/bucket:Bucket` site");
     }
 
     #[test]
