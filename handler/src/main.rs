@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+#[cfg(feature = "cli")]
 use clap::Parser;
 use handler::app::router;
 use handler::config::{self, DataDirSettings};
@@ -18,51 +19,87 @@ use relay_core::contract::{env, queue};
 use tracing_subscriber::filter::Targets;
 
 /// Relays Pulumi Cloud webhooks to Slack. Configured by environment variables (see README).
-#[derive(Parser)]
-#[command(version)]
+#[cfg_attr(feature = "cli", derive(Parser))]
+#[cfg_attr(feature = "cli", command(version))]
 struct Args {
     /// Address of the local HTTP server (ignored on Lambda).
-    #[arg(long, default_value = "127.0.0.1:3000")]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "127.0.0.1:3000"))]
     listen: SocketAddr,
     /// Format messages and print them instead of posting to Slack; needs no token.
-    #[arg(long)]
+    #[cfg_attr(feature = "cli", arg(long))]
     dry_run: bool,
     /// The local server's data directory: its delivery queue, dead letters and delivery state
     /// (created if missing; one serving relay per directory).
-    #[arg(long, global = true, default_value = "relay-data")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, global = true, default_value = "relay-data")
+    )]
     data_dir: PathBuf,
     /// The most the data directory's database may grow to, in MiB; past it deliveries Slack
     /// does not take at once are answered 503 (default: as much as the disk holds).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[cfg_attr(feature = "cli", arg(long, value_parser = clap::value_parser!(u64).range(1..)))]
     max_data_mb: Option<u64>,
     /// For `dead-letters` and `replay`: the deployed relay's dead-letter queue URL (the stack's
     /// `deadLetterQueueUrl`; default: DEAD_LETTER_QUEUE_URL) instead of --data-dir. AWS
     /// credentials and region come from the environment.
-    #[arg(long, global = true, value_name = "URL")]
+    #[cfg_attr(feature = "cli", arg(long, global = true, value_name = "URL"))]
     dead_letter_queue: Option<String>,
-    #[command(subcommand)]
+    #[cfg_attr(feature = "cli", command(subcommand))]
     command: Option<Command>,
 }
 
-#[derive(clap::Subcommand)]
+#[cfg_attr(feature = "cli", derive(clap::Subcommand))]
+// Without the command line nothing names a command; `run_command` still handles each.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 enum Command {
     /// Lists the dead letters in --data-dir (works while a relay serves from it), or in
     /// --dead-letter-queue.
     DeadLetters {
         /// One JSON object per line instead of a table.
-        #[arg(long)]
+        #[cfg_attr(feature = "cli", arg(long))]
         json: bool,
     },
     /// Queues dead letters again; the relay serving from --data-dir (or the deployed worker)
     /// posts them, exactly once.
     Replay {
         /// Queue ids, as `dead-letters` lists them.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[cfg_attr(
+            feature = "cli",
+            arg(required_unless_present = "all", conflicts_with = "all")
+        )]
         ids: Vec<String>,
         /// Every dead letter.
-        #[arg(long)]
+        #[cfg_attr(feature = "cli", arg(long))]
         all: bool,
     },
+}
+
+impl Args {
+    #[cfg(feature = "cli")]
+    fn from_command_line() -> anyhow::Result<Args> {
+        Ok(Args::parse())
+    }
+
+    /// Without the `cli` feature (the Lambda zip: Lambda passes no arguments, and clap was a
+    /// twentieth of the zip, BENCHMARKS.md), the defaults, and any argument is an error.
+    #[cfg(not(feature = "cli"))]
+    fn from_command_line() -> anyhow::Result<Args> {
+        if std::env::args_os().len() > 1 {
+            anyhow::bail!(
+                "this build takes no command-line arguments: it was built without the `cli` \
+                 feature, as the Lambda zip is; build with default features for --listen, \
+                 --dry-run, dead-letters and replay"
+            );
+        }
+        Ok(Args {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            dry_run: false,
+            data_dir: PathBuf::from("relay-data"),
+            max_data_mb: None,
+            dead_letter_queue: None,
+            command: None,
+        })
+    }
 }
 
 // One thread: Lambda hands a container one request at a time, and a webhook relay's local load is far
@@ -70,7 +107,7 @@ enum Command {
 // no cross-thread wake-ups or work stealing, which measurably lowers CPU per delivery.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = Args::from_command_line()?;
     if let Some(command) = &args.command {
         return run_command(command, &args).await;
     }

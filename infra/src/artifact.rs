@@ -150,7 +150,8 @@ impl Build {
             .args(["lambda", "build", "--profile", "lambda", "--color", "never"])
             .arg(self.architecture.cargo_lambda_flag())
             .args(["--package", "handler", "--bin", "handler"])
-            // No data directory (SQLite) on Lambda: its queue is SQS, its state DynamoDB.
+            // No data directory (SQLite) on Lambda: its queue is SQS, its state DynamoDB. No
+            // command line either (`cli`): Lambda passes no arguments.
             .arg("--no-default-features")
             .arg("--lambda-dir")
             .arg(self.lambda_dir())
