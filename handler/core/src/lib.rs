@@ -11,6 +11,7 @@ pub mod mrkdwn;
 pub mod render;
 pub mod retry;
 pub mod slack;
+pub mod slack_signing;
 pub mod verify;
 
 /// Fixtures and events for the tests of every module.
