@@ -197,6 +197,15 @@ impl RawConfig {
         Some((value.as_str(), self.secret_keys.contains(&full)))
     }
 
+    /// Whether the optional secret `key` is set; set in plain text, it is refused.
+    fn optional_secret(&self, key: &'static str) -> Result<bool, SettingsError> {
+        match self.get(key) {
+            None => Ok(false),
+            Some((_, false)) => Err(SettingsError::NotSecret { key }),
+            Some((_, true)) => Ok(true),
+        }
+    }
+
     /// Checks every key; the first problem found is returned. Relative paths are taken from
     /// `root`, the project directory (where `Pulumi.yaml` is).
     pub fn validate(&self, root: &Path) -> Result<Settings, SettingsError> {
@@ -212,24 +221,8 @@ impl RawConfig {
             Some((_, false)) => return Err(SettingsError::NotSecret { key: SLACK_TOKEN }),
             Some((_, true)) => {}
         }
-        let has_webhook_secret = match self.get(WEBHOOK_SECRET) {
-            None => false,
-            Some((_, false)) => {
-                return Err(SettingsError::NotSecret {
-                    key: WEBHOOK_SECRET,
-                });
-            }
-            Some((_, true)) => true,
-        };
-        let has_pulumi_access_token = match self.get(PULUMI_ACCESS_TOKEN) {
-            None => false,
-            Some((_, false)) => {
-                return Err(SettingsError::NotSecret {
-                    key: PULUMI_ACCESS_TOKEN,
-                });
-            }
-            Some((_, true)) => true,
-        };
+        let has_webhook_secret = self.optional_secret(WEBHOOK_SECRET)?;
+        let has_pulumi_access_token = self.optional_secret(PULUMI_ACCESS_TOKEN)?;
         let slack_channel = match self.get(SLACK_CHANNEL) {
             Some((value, _)) if !value.trim().is_empty() => value.trim().to_owned(),
             _ => {
