@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use relay_core::contract::http;
 use serde_json::json;
 use tracing::Instrument as _;
 
@@ -31,12 +32,15 @@ pub const BANNER: &str = concat!(
     ": POST Pulumi Cloud webhooks here\n"
 );
 
-/// The relay's routes: `GET /` (health banner), `POST /` (webhooks) and `GET /status` (the
-/// queue); JSON 404/405 elsewhere.
+/// The relay's routes: `GET /` (health banner), `POST /` (webhooks), `GET /status` (the
+/// queue), and ChatOps' `POST /slack/commands` and `POST /slack/interactions` (404 while it is
+/// off); JSON 404/405 elsewhere.
 pub fn router(relay: Arc<Relay>) -> Router {
     Router::new()
-        .route("/", get(banner).post(receive))
-        .route("/status", get(status))
+        .route(http::WEBHOOKS, get(banner).post(receive))
+        .route(http::STATUS, get(status))
+        .route(http::SLACK_COMMANDS, post(crate::chatops::commands))
+        .route(http::SLACK_INTERACTIONS, post(crate::chatops::interactions))
         .fallback(|| async {
             Refusal::new(
                 StatusCode::NOT_FOUND,

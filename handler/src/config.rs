@@ -10,6 +10,8 @@ use secrecy::SecretString;
 
 use crate::slack::RetryPolicy;
 use relay_core::channel_rules::ChannelRules;
+use relay_core::chatops::ChatopsRules;
+use relay_core::slack_signing::SigningSecret;
 use relay_core::verify::WebhookSecret;
 
 pub use relay_core::contract::env::*;
@@ -43,6 +45,26 @@ pub struct Config {
     /// `PULUMI_ACCESS_TOKEN_PARAMETER`, and `PULUMI_API_URL`): messages then say why a run failed
     /// and what it changed.
     pub pulumi: Option<PulumiSettings>,
+    /// ChatOps, when the Slack app's signing secret is given (`SLACK_SIGNING_SECRET` or
+    /// `SLACK_SIGNING_SECRET_PARAMETER`) with a Pulumi access token: `POST /slack/commands` and
+    /// `POST /slack/interactions` answer, and failures get buttons. Never in a dry run.
+    pub chatops: Option<ChatopsSettings>,
+}
+
+/// What the ChatOps endpoints check requests with, and who may do what.
+#[derive(Clone)]
+pub struct ChatopsSettings {
+    pub signing_secret: SigningSecret,
+    /// `CHATOPS`; empty (nobody may do anything) when unset.
+    pub rules: ChatopsRules,
+}
+
+impl std::fmt::Debug for ChatopsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatopsSettings")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where Pulumi Cloud's API is, and the token to read it with.
@@ -162,6 +184,15 @@ pub async fn load<S: ParameterStore>(
         })?,
         None => ChannelRules::default(),
     };
+    let chatops_rules = match var(CHATOPS)? {
+        Some(json) => Some(
+            ChatopsRules::parse(&json).map_err(|e| ConfigError::Invalid {
+                var: CHATOPS,
+                why: e.to_string(),
+            })?,
+        ),
+        None => None,
+    };
     let state = match var(STATE_TABLE)? {
         Some(table) if !dry_run => Some(StateSettings {
             table: valid_table_name(table.trim())?,
@@ -192,8 +223,35 @@ pub async fn load<S: ParameterStore>(
             why: format!("{pulumi_api_url:?} is not an http(s) URL"),
         });
     }
-    let needs_ssm =
-        (!dry_run && token.1.is_some()) || secret.1.is_some() || pulumi_token.1.is_some();
+    // A dry run posts nothing and answers no Slack requests: its signing secret is not read.
+    let signing = match (
+        var(SLACK_SIGNING_SECRET)?,
+        var(SLACK_SIGNING_SECRET_PARAMETER)?,
+    ) {
+        _ if dry_run => (None, None),
+        given => given,
+    };
+    let has_signing_secret = signing.0.is_some() || signing.1.is_some();
+    if has_signing_secret && !has_pulumi_token {
+        return Err(ConfigError::Missing {
+            var: PULUMI_ACCESS_TOKEN,
+            hint: "ChatOps (SLACK_SIGNING_SECRET) runs Pulumi Deployments, which takes a Pulumi \
+                   Cloud access token: set PULUMI_ACCESS_TOKEN or PULUMI_ACCESS_TOKEN_PARAMETER, \
+                   or unset the signing secret",
+        });
+    }
+    if chatops_rules.is_some() && !has_signing_secret && !dry_run {
+        return Err(ConfigError::Invalid {
+            var: CHATOPS,
+            why: "the rules are set, but ChatOps is off without the Slack app's signing secret: \
+                  set SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_PARAMETER"
+                .into(),
+        });
+    }
+    let needs_ssm = (!dry_run && token.1.is_some())
+        || secret.1.is_some()
+        || pulumi_token.1.is_some()
+        || signing.1.is_some();
     let ssm = if needs_ssm { Some(ssm().await) } else { None };
 
     // Both parameters at once: a cold start waits for one round trip to SSM, not two.
@@ -208,7 +266,7 @@ pub async fn load<S: ParameterStore>(
         )
         .await
     };
-    let (webhook_secret, token, pulumi_token) = tokio::join!(
+    let (webhook_secret, token, pulumi_token, signing_secret) = tokio::join!(
         secret_from(
             &ssm,
             (PULUMI_WEBHOOK_SECRET, secret.0),
@@ -220,7 +278,16 @@ pub async fn load<S: ParameterStore>(
             (PULUMI_ACCESS_TOKEN, pulumi_token.0),
             (PULUMI_ACCESS_TOKEN_PARAMETER, pulumi_token.1),
         ),
+        secret_from(
+            &ssm,
+            (SLACK_SIGNING_SECRET, signing.0),
+            (SLACK_SIGNING_SECRET_PARAMETER, signing.1),
+        ),
     );
+    let chatops = signing_secret?.map(|secret| ChatopsSettings {
+        signing_secret: SigningSecret::new(secret),
+        rules: chatops_rules.unwrap_or_default(),
+    });
     let webhook_secret = webhook_secret?.map(WebhookSecret::new);
     let pulumi = pulumi_token?.map(|token| PulumiSettings {
         api_url: pulumi_api_url,
@@ -279,6 +346,7 @@ pub async fn load<S: ParameterStore>(
         sqs,
         data_dir: None,
         pulumi,
+        chatops,
     })
 }
 

@@ -100,20 +100,23 @@ CREATE TABLE IF NOT EXISTS state (
     ts TEXT,
     requested_channel TEXT,
     rank INTEGER,
-    expires_ms INTEGER NOT NULL
+    expires_ms INTEGER NOT NULL,
+    -- Who started a deployment from Slack (ChatOps), on its `start#…` row.
+    started_by TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
-/// A database written before messages were enriched has no `enrichment` column: added, empty.
-fn add_enrichment_column(db: &rusqlite::Connection) -> rusqlite::Result<()> {
+/// A column later relays added to `table`, added (empty) to a database written before it: the
+/// deliveries' `enrichment` (why a run failed), the state's `started_by` (ChatOps).
+fn add_column(db: &rusqlite::Connection, table: &str, column: &str) -> rusqlite::Result<()> {
     let present = db
-        .prepare("SELECT 1 FROM pragma_table_info('deliveries') WHERE name = 'enrichment'")?
-        .exists([])?;
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+        .exists([table, column])?;
     if present {
         return Ok(());
     }
-    match db.execute_batch("ALTER TABLE deliveries ADD COLUMN enrichment TEXT") {
+    match db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT")) {
         // Another process (the server and a CLI command opening an old database together)
         // added it between the check and here.
         Err(e) if e.to_string().contains("duplicate column name") => Ok(()),
@@ -140,7 +143,8 @@ impl DataDir {
         };
         let db = connect(&file, "FULL", max_bytes).map_err(database)?;
         db.execute_batch(SCHEMA).map_err(database)?;
-        add_enrichment_column(&db).map_err(database)?;
+        add_column(&db, "deliveries", "enrichment").map_err(database)?;
+        add_column(&db, "state", "started_by").map_err(database)?;
         if opener == Opener::Server {
             // Whoever held a claim or a first-post reservation before is gone: the serve lock
             // says no other relay uses this directory. Their deliveries are tried afresh.
@@ -257,9 +261,13 @@ mod tests {
             "last_error TEXT,\n    -- What Pulumi Cloud's API said about the run (JSON), kept for the retries.\n    enrichment TEXT",
             "last_error TEXT",
         );
+        let old = old.replace(
+            ",\n    -- Who started a deployment from Slack (ChatOps), on its `start#…` row.\n    started_by TEXT",
+            "",
+        );
         assert!(
-            !old.contains("enrichment"),
-            "the old schema has no enrichment column"
+            !old.contains("enrichment") && !old.contains("started_by"),
+            "the old schema has neither column"
         );
         db.execute_batch(&old).unwrap();
         db.execute(
@@ -292,7 +300,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(queue.due(10).await.unwrap()[0].enrichment, Some(fetched));
-        // Opened again (the column now there): nothing to add.
+        // The state table gained `started_by` too: a run started from Slack is remembered.
+        let state = crate::state::local::LocalState::new(
+            DataDir::open(&dir, Opener::Command, None).unwrap(),
+        );
+        let start = crate::state::Start {
+            user: "U0DEV00001".into(),
+            thread: None,
+        };
+        state
+            .remember_start("start#a/b/c#1", &start, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(state.start("start#a/b/c#1").await.unwrap(), Some(start));
+        // Opened again (the columns now there): nothing to add.
         DataDir::open(&dir, Opener::Command, None).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -15,10 +15,13 @@
 //! - `data_dir`: the self-hosted relay's SQLite database, which holds the queue and the state;
 //! - [`living`]: exactly-once delivery, one message per deployment, updates under previews;
 //! - [`log`]: one flat JSON line per delivery;
-//! - [`pulumi_api`]: the Pulumi Cloud REST API, for why a run failed and what it changed.
+//! - [`pulumi_api`]: the Pulumi Cloud REST API, for why a run failed and what it changed, and
+//!   for the runs ChatOps starts;
+//! - [`chatops`]: the Slack slash command and buttons that act on stacks.
 
 pub mod app;
 pub mod aws;
+pub mod chatops;
 pub mod config;
 #[cfg(feature = "local-store")]
 pub mod data_dir;

@@ -14,7 +14,8 @@ use relay_core::slack::Message;
 
 use relay_core::retry::Verdict;
 
-use crate::state::{Anchor, Claim, Reservation, State, StateError};
+use crate::state::{Anchor, Claim, Reservation, Start, State, StateError};
+use relay_core::chatops::answer::started_from_slack;
 
 /// What happened to the event in Slack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +134,9 @@ pub struct Living {
     pub thread_window: Duration,
     /// How long a delivery claim lasts: longer than any one delivery can take.
     pub lease: Duration,
+    /// Whether deployments may have been started from Slack (ChatOps on): their messages then
+    /// name who started them, and reply under the notification whose button did.
+    pub starts: bool,
 }
 
 /// Slack errors saying the message to edit or reply to is gone: post a fresh one instead.
@@ -197,12 +201,22 @@ impl Living {
         let origin = event.origin();
         let names = origin.organization.zip(origin.project).zip(origin.stack);
         if let (Event::Deployment(deployment), Some(((org, project), stack))) = (event, names)
-            && let Some(key) = deployment
-                .version
-                .and_then(|version| keys::deployment_key(org, project, stack, version))
+            && let Some(version) = deployment.version
+            && let Some(key) = keys::deployment_key(org, project, stack, version)
         {
             let rank = Phase::order(deployment.status.as_ref());
-            return self.deployment(&key, rank, channel, message, notify).await;
+            let start = self.start(org, project, stack, version).await;
+            let Some(start) = start else {
+                return self
+                    .deployment(&key, rank, channel, message, notify, None)
+                    .await;
+            };
+            let mut message = message.clone();
+            message.push(started_from_slack(&start.user));
+            let under = start.thread.as_ref();
+            return self
+                .deployment(&key, rank, channel, &message, notify, under)
+                .await;
         }
         match (event.stack_run(), names) {
             (Some((_, true)), Some(((org, project), stack))) => {
@@ -234,7 +248,24 @@ impl Living {
         ))
     }
 
-    /// One message per deployment: the first status posts it, later ones edit it.
+    /// Who started the deployment from Slack, when ChatOps is on and someone did. A state
+    /// error only costs the line: the message is posted without it.
+    async fn start(&self, org: &str, project: &str, stack: &str, version: u64) -> Option<Start> {
+        if !self.starts {
+            return None;
+        }
+        let key = keys::start_key(org, project, stack, version)?;
+        match self.state.start(&key).await {
+            Ok(start) => start,
+            Err(error) => {
+                tracing::warn!(%error, "the deployment's message does not say who started it");
+                None
+            }
+        }
+    }
+
+    /// One message per deployment: the first status posts it (under `under`, the notification
+    /// whose button started it, if one did), later ones edit it.
     async fn deployment(
         &self,
         key: &str,
@@ -242,12 +273,15 @@ impl Living {
         channel: &str,
         message: &Message,
         notify: bool,
+        under: Option<&Posted>,
     ) -> Result<Outcome, Failure> {
         // The first event's post takes one Slack call; wait that long for it, then let Pulumi
         // redeliver rather than post a second message.
         for _ in 0..30 {
             match self.state.reserve(key, rank).await? {
-                Reservation::Won => return self.first_post(key, rank, channel, message).await,
+                Reservation::Won => {
+                    return self.first_post(key, rank, channel, message, under).await;
+                }
                 // A route sent this status elsewhere (failures to #alerts): a message of its own.
                 Reservation::Existing(anchor) if anchor.requested_channel != channel => {
                     return Ok(Outcome::Posted(
@@ -270,7 +304,7 @@ impl Living {
                             Ok(Outcome::Updated(posted))
                         }
                         Err(error) if message_gone(&error) => {
-                            self.first_post(key, rank, channel, message).await
+                            self.first_post(key, rank, channel, message, None).await
                         }
                         Err(error) => Err(error.into()),
                     };
@@ -289,8 +323,30 @@ impl Living {
         rank: u8,
         channel: &str,
         message: &Message,
+        under: Option<&Posted>,
     ) -> Result<Outcome, Failure> {
-        match self.slack.post_message(channel, message).await {
+        let posted = match under {
+            // The reply's place is the notification's channel; `channel` stays what the route
+            // asked for, so that the deployment's next statuses edit this reply.
+            Some(parent) => {
+                let thread = Thread {
+                    ts: &parent.ts,
+                    broadcast: false,
+                };
+                match self
+                    .slack
+                    .post(&parent.channel, message, Some(thread))
+                    .await
+                {
+                    Err(error) if message_gone(&error) => {
+                        self.slack.post_message(channel, message).await
+                    }
+                    other => other,
+                }
+            }
+            None => self.slack.post_message(channel, message).await,
+        };
+        match posted {
             Ok(posted) => {
                 let anchor = Anchor {
                     posted: posted.clone(),

@@ -145,7 +145,17 @@ async fn main() -> anyhow::Result<()> {
             max_bytes: args.max_data_mb.map(|mb| mb * 1024 * 1024),
         });
     }
-    let relay = Arc::new(Relay::new(config, &clients).context("the relay cannot start")?);
+    let mut relay = Relay::new(config, &clients).context("the relay cannot start")?;
+    if on_lambda {
+        relay.answer_slack_within_the_request();
+    }
+    if let Some(chatops) = relay.chatops() {
+        tracing::info!(
+            rules = chatops.rules().len(),
+            "ChatOps on: POST /slack/commands and /slack/interactions"
+        );
+    }
+    let relay = Arc::new(relay);
     if !relay.rules().is_empty() {
         let rules: Vec<&str> = relay.rules().names().collect();
         tracing::info!(rules = %rules.join(", "), "routes loaded");

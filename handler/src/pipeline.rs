@@ -317,6 +317,12 @@ pub async fn send(
     enrich(relay, event, enrichment, &span).await;
     let shown = enrichment.as_ref().filter(|e| !e.is_empty());
     let mut message = render::enriched(event, delivery_id, shown);
+    // Buttons only where they can work: ChatOps on (without it, messages stay as they were).
+    if relay.chatops.is_some()
+        && let Some(buttons) = relay_core::chatops::buttons::for_event(event)
+    {
+        message.push(buttons);
+    }
     if let Some(mention) = mention {
         message.mention(mention);
     }

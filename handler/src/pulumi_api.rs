@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use relay_core::chatops::pulumi::{
+    CreateDeployment, CreateDeploymentResponse, ErrorResponse, LatestUpdate,
+};
 use relay_core::enrich::api::{self, RunKind};
 use relay_core::enrich::{Digest, Enrichment, MAX_LOG_LINES, StackRef, StepLog, Target};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
@@ -40,7 +43,7 @@ pub enum ApiError {
         path: String,
         hint: &'static str,
     },
-    #[error("Pulumi Cloud's answer to GET /{path} is not what its API describes: {why}")]
+    #[error("Pulumi Cloud's answer to /{path} is not what its API describes: {why}")]
     Malformed { path: String, why: String },
     #[error("Pulumi Cloud could not be reached: {0}")]
     Unreachable(String),
@@ -343,6 +346,107 @@ impl PulumiApi {
             .await
             .map_err(|e| ApiError::Unreachable(e.without_url().to_string()))
     }
+}
+
+/// Why a ChatOps call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    /// Pulumi Cloud answered and refused: its status, and its `ErrorResponse` message.
+    #[error("Pulumi Cloud answered {status}")]
+    Refused {
+        status: u16,
+        message: Option<String>,
+    },
+    /// No answer in time, unreachable, or an answer that is not what the API describes.
+    #[error(transparent)]
+    Failed(#[from] ApiError),
+}
+
+impl PulumiApi {
+    /// `status`: the stack's latest update ([`relay_core::chatops::pulumi`]).
+    pub async fn latest_update(
+        &self,
+        stack: &StackRef,
+        within: Duration,
+    ) -> Result<LatestUpdate, OperationError> {
+        let path = relay_core::chatops::pulumi::latest_update(stack);
+        let body = self
+            .operation(reqwest::Method::GET, &path, None, within)
+            .await?;
+        parse(&path, &body)
+    }
+
+    /// Starts a Pulumi Deployments run of `operation` with the stack's saved settings. Sent
+    /// once, never retried: a second request would be a second run.
+    pub async fn start_deployment(
+        &self,
+        stack: &StackRef,
+        operation: &'static str,
+        within: Duration,
+    ) -> Result<CreateDeploymentResponse, OperationError> {
+        let path = relay_core::chatops::pulumi::deployments(stack);
+        let request = serde_json::to_vec(&CreateDeployment { operation })
+            .expect("a request always serializes");
+        let body = self
+            .operation(reqwest::Method::POST, &path, Some(request), within)
+            .await?;
+        parse(&path, &body)
+    }
+
+    async fn operation(
+        &self,
+        method: reqwest::Method,
+        path: &[String],
+        body: Option<Vec<u8>>,
+        within: Duration,
+    ) -> Result<axum::body::Bytes, OperationError> {
+        let shown = path.join("/");
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| ApiError::Url(shown.clone()))?
+            .pop_if_empty()
+            .extend(path);
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(ACCEPT, api::ACCEPT)
+            .timeout(within);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let unreachable = |e: reqwest::Error| {
+            if e.is_timeout() {
+                ApiError::Timeout(within)
+            } else {
+                ApiError::Unreachable(e.without_url().to_string())
+            }
+        };
+        let response = request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(unreachable)?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<ErrorResponse>(&bytes)
+                .ok()
+                .and_then(|e| e.message);
+            return Err(OperationError::Refused {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+fn parse<T: DeserializeOwned>(path: &[String], body: &[u8]) -> Result<T, OperationError> {
+    serde_json::from_slice(body).map_err(|e| {
+        OperationError::Failed(ApiError::Malformed {
+            path: path.join("/"),
+            why: e.to_string(),
+        })
+    })
 }
 
 fn missing(path: &[String], field: &str) -> ApiError {

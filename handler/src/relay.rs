@@ -12,6 +12,7 @@ use relay_core::verify::WebhookSecret;
 use crate::aws::Aws;
 use relay_core::retry::RetrySchedule;
 
+use crate::chatops::{ChatOps, Continuation};
 use crate::config::{Config, DataDirSettings, Output};
 use crate::living::{Living, Slack};
 use crate::pulumi_api::PulumiApi;
@@ -79,6 +80,8 @@ pub struct Relay {
     pub(crate) retry: RetrySchedule,
     /// Pulumi Cloud's API, when a token is configured: why runs failed, what they changed.
     pub(crate) pulumi: Option<PulumiApi>,
+    /// The Slack endpoints and the buttons, when a signing secret is configured.
+    pub(crate) chatops: Option<ChatOps>,
 }
 
 pub(crate) enum Sink {
@@ -122,6 +125,7 @@ impl Relay {
             None => None,
         };
         let mut queue = None;
+        let mut state_for_chatops = None;
         let sink = match config.output {
             Output::Slack {
                 api_url,
@@ -149,6 +153,7 @@ impl Relay {
                 let data_dir = config.data_dir.as_ref().filter(|_| queue.is_none());
                 let (state, local_queue) = open_data_dir(data_dir, state)?;
                 queue = queue.or(local_queue);
+                state_for_chatops = state.clone();
                 let slack = match state {
                     None => Slack::Stateless(client),
                     Some(state) => Slack::Living(Living {
@@ -156,6 +161,7 @@ impl Relay {
                         state,
                         thread_window: config.thread_window,
                         lease: CLAIM_LEASE,
+                        starts: config.chatops.is_some(),
                     }),
                 };
                 Sink::Slack {
@@ -165,6 +171,12 @@ impl Relay {
             }
             Output::DryRun { channel } => Sink::DryRun { channel },
         };
+        let chatops = match (config.chatops, &config.pulumi) {
+            (Some(settings), Some(api)) => {
+                Some(ChatOps::new(settings, &api.api_url, state_for_chatops))
+            }
+            _ => None,
+        };
         Ok(Relay {
             sink,
             secret: config.webhook_secret,
@@ -172,7 +184,43 @@ impl Relay {
             queue,
             retry: config.retry,
             pulumi,
+            chatops,
         })
+    }
+
+    /// On Lambda, which freezes once it has answered: ChatOps then does all its work within
+    /// Slack's acknowledgement ([`Continuation::WithinAck`]).
+    pub fn answer_slack_within_the_request(&mut self) {
+        if let Some(chatops) = &mut self.chatops {
+            chatops.set_continuation(Continuation::WithinAck);
+        }
+    }
+
+    /// ChatOps as configured, if it is.
+    pub fn chatops(&self) -> Option<&ChatOps> {
+        self.chatops.as_ref()
+    }
+
+    /// Where delivery state is kept, if it is.
+    pub(crate) fn state_store(&self) -> Option<&State> {
+        match &self.sink {
+            Sink::Slack { slack, .. } => match slack.as_ref() {
+                Slack::Living(living) => Some(&living.state),
+                Slack::Stateless(_) => None,
+            },
+            Sink::DryRun { .. } => None,
+        }
+    }
+
+    /// The Slack client, unless this is a dry run.
+    pub(crate) fn slack_client(&self) -> Option<&SlackClient> {
+        match &self.sink {
+            Sink::Slack { slack, .. } => Some(match slack.as_ref() {
+                Slack::Living(living) => &living.slack,
+                Slack::Stateless(client) => client,
+            }),
+            Sink::DryRun { .. } => None,
+        }
     }
 
     /// The queue deliveries wait in for their retry, if the relay has one.

@@ -132,6 +132,7 @@ pub struct SlackClient {
     /// Parsed once: parsing (with IDNA) on every post showed in profiles.
     post_message_url: reqwest::Url,
     update_url: reqwest::Url,
+    usergroup_users_url: reqwest::Url,
     /// `Bearer <token>`, built once and marked sensitive (hidden from `Debug`).
     authorization: HeaderValue,
     policy: RetryPolicy,
@@ -183,6 +184,7 @@ impl SlackClient {
             http,
             post_message_url: method_url("chat.postMessage")?,
             update_url: method_url("chat.update")?,
+            usergroup_users_url: method_url("usergroups.users.list")?,
             authorization,
             policy,
         })
@@ -368,6 +370,97 @@ impl SlackClient {
                     Attempt::Fatal(SlackError::Rejected { error })
                 }
             }
+        }
+    }
+}
+
+/// What ChatOps asks of Slack besides posting: group membership, and answers to a request.
+impl SlackClient {
+    /// The members of user group `group` (`usergroups.users.list`, scope `usergroups:read`;
+    /// one call, within `within`, not retried: a refused command is asked again by its user).
+    pub async fn usergroup_members(
+        &self,
+        group: &str,
+        within: Duration,
+    ) -> Result<Vec<String>, SlackError> {
+        #[derive(Deserialize)]
+        struct Members {
+            ok: bool,
+            error: Option<String>,
+            #[serde(default)]
+            users: Vec<String>,
+        }
+        let response = self
+            .http
+            .post(self.usergroup_users_url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )
+            .body(serde_urlencoded::to_string([("usergroup", group)]).unwrap_or_default())
+            .timeout(within)
+            .send()
+            .await
+            .map_err(|e| SlackError::Unavailable {
+                attempts: 1,
+                last: error_chain(&e.without_url()),
+            })?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(SlackError::RateLimited {
+                waited_ms: 0,
+                retry_after: None,
+            });
+        }
+        let members: Members = response.json().await.map_err(|_| SlackError::BadResponse {
+            status: status.as_u16(),
+        })?;
+        match members {
+            Members {
+                ok: true, users, ..
+            } => Ok(users),
+            Members { error, .. } => Err(SlackError::Rejected {
+                error: error.unwrap_or_else(|| "unknown_error".into()),
+            }),
+        }
+    }
+
+    /// Posts `answer` (JSON) to an interaction's or command's `response_url`: no token (the
+    /// URL is the credential), one attempt within `within` (Slack allows five per URL).
+    pub async fn respond(
+        &self,
+        response_url: &str,
+        answer: Vec<u8>,
+        within: Duration,
+    ) -> Result<(), SlackError> {
+        let response = self
+            .http
+            .post(response_url)
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )
+            .body(answer)
+            .timeout(within)
+            .send()
+            .await
+            // Without the URL: it is a credential for 30 minutes.
+            .map_err(|e| SlackError::Unavailable {
+                attempts: 1,
+                last: error_chain(&e.without_url()),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            let said = response.text().await.unwrap_or_default();
+            Err(SlackError::Rejected {
+                error: format!(
+                    "response_url answered {status}: {}",
+                    said.chars().take(100).collect::<String>()
+                ),
+            })
         }
     }
 }

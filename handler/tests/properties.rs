@@ -712,6 +712,19 @@ fn assert_within_slack_limits(message: &Message) -> Result<(), TestCaseError> {
                 }
             }
             Block::Divider => {}
+            // Block Kit: an actions block has 1..=25 elements; a button's label is plain text
+            // of 1..=75, its value at most 2 000.
+            Block::Actions { elements, .. } => {
+                prop_assert!(
+                    (1..=25).contains(&elements.len()),
+                    "{} buttons",
+                    elements.len()
+                );
+                for button in elements {
+                    prop_assert!((1..=75).contains(&chars(button.text.as_str())));
+                    prop_assert!(chars(&button.value) <= 2_000);
+                }
+            }
         }
     }
     Ok(())

@@ -173,6 +173,35 @@ pub fn apigw_event(body: &[u8], signature: &str) -> Value {
     event
 }
 
+/// The API Gateway v2 event of a Slack request to `path`: its form body base64-encoded (as HTTP
+/// APIs pass bodies whose content type is not text), its Slack headers.
+pub fn apigw_slack_event(path: &str, request: &crate::slack_app::SignedRequest) -> Value {
+    let mut event = apigw_event(request.body.as_bytes(), "");
+    let headers = event["headers"].as_object_mut().unwrap();
+    headers.remove("pulumi-webhook-signature");
+    headers.remove("pulumi-webhook-id");
+    headers.remove("pulumi-webhook-kind");
+    headers.insert("content-type".into(), request.content_type.into());
+    headers.insert(
+        "user-agent".into(),
+        "Slackbot 1.0 (+https://api.slack.com/robots)".into(),
+    );
+    headers.insert(
+        "x-slack-request-timestamp".into(),
+        request.timestamp.clone().into(),
+    );
+    if let Some(signature) = &request.signature {
+        headers.insert("x-slack-signature".into(), signature.clone().into());
+    }
+    event["rawPath"] = path.into();
+    event["routeKey"] = format!("POST {path}").into();
+    event["requestContext"]["routeKey"] = format!("POST {path}").into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["requestContext"]["http"]["userAgent"] =
+        "Slackbot 1.0 (+https://api.slack.com/robots)".into();
+    event
+}
+
 /// The JSON body of an API Gateway proxy response.
 pub fn response_body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("a body")).expect("a JSON body")

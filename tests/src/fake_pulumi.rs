@@ -11,7 +11,11 @@
 //!
 //! A scenario is a fixture file (`fixtures/pulumi-api/<name>.json`) mapping each path to its
 //! answer: a document, `{"pages": [[event, …], …]}` for engine events, or `{"steplog": …}` for a
-//! step's log. Tests can make the whole API slow, refuse with a status, or answer with non-JSON.
+//! step's log. A key may name its method (`"POST /api/…/deployments"`), and an answer may be a
+//! refusal (`{"__status": 409, "message": …}`), as Pulumi Cloud answers with an `ErrorResponse`.
+//! `POST …/deployments` is checked as the service checks it: `operation` is required and one of
+//! `CreateDeploymentRequest`'s (400 otherwise, OpenAPI `CreateAPIDeploymentHandlerV2`). Tests
+//! can make the whole API slow, refuse with a status, or answer with non-JSON.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,15 +42,19 @@ pub enum Mode {
     Status(u16),
     /// Every request is answered 200 with a body that is not JSON.
     NotJson,
+    /// Every request is answered normally, after this long.
+    Slow(std::time::Duration),
 }
 
 /// A request the fake received.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
     pub accept: Option<String>,
+    pub body: Option<Value>,
 }
 
 struct Inner {
@@ -116,7 +124,9 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn answer(
     State(inner): State<Arc<Mutex<Inner>>>,
     OriginalUri(uri): OriginalUri,
+    method: axum::http::Method,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     let header = |name: &str| {
         headers
@@ -125,17 +135,26 @@ async fn answer(
             .map(str::to_owned)
     };
     let request = Request {
+        method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or("").to_owned(),
         authorization: header("authorization"),
         accept: header("accept"),
+        body: serde_json::from_slice(&body).ok(),
     };
     let (mode, found) = {
         let mut inner = inner.lock().unwrap();
         inner.requests.push(request.clone());
-        (inner.mode, inner.answers.get(&request.path).cloned())
+        let keyed = format!("{} {}", request.method, request.path);
+        let found = inner.answers.get(&keyed).or_else(|| {
+            (request.method == "GET")
+                .then(|| inner.answers.get(&request.path))
+                .flatten()
+        });
+        (inner.mode, found.cloned())
     };
     match mode {
+        Mode::Slow(wait) => tokio::time::sleep(wait).await,
         Mode::Stall => std::future::pending::<()>().await,
         Mode::Status(code) => {
             let status = StatusCode::from_u16(code).expect("a status");
@@ -152,9 +171,34 @@ async fn answer(
             "Unauthorized: No credentials provided or are invalid.",
         );
     }
+    if request.method == "POST" && request.path.ends_with("/deployments") {
+        const OPERATIONS: [&str; 6] = [
+            "update",
+            "preview",
+            "destroy",
+            "refresh",
+            "detect-drift",
+            "remediate-drift",
+        ];
+        let operation = request.body.as_ref().and_then(|b| b["operation"].as_str());
+        if !operation.is_some_and(|op| OPERATIONS.contains(&op)) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Missing top level required field 'operation'",
+            );
+        }
+    }
     let Some(found) = found else {
         return error(StatusCode::NOT_FOUND, "Not Found");
     };
+    if let Some(status) = found.get("__status").and_then(Value::as_u64) {
+        let status = StatusCode::from_u16(status as u16).expect("a status");
+        return error(status, found["message"].as_str().unwrap_or("error"));
+    }
+    if request.method == "POST" {
+        // CreateAPIDeploymentHandlerV2 answers 202 Accepted.
+        return (StatusCode::ACCEPTED, axum::Json(found)).into_response();
+    }
     let query: HashMap<String, String> = form_urlencoded::parse(request.query.as_bytes())
         .into_owned()
         .collect();

@@ -129,6 +129,12 @@ struct Inner {
     edits: Vec<Post>,
     /// Each message as it reads now, by ts (posts and edits applied; deleted ones removed).
     current: HashMap<String, Post>,
+    /// User groups by ID, with their members (`usergroups.users.list`).
+    groups: HashMap<String, Vec<String>>,
+    /// What `usergroups.users.list` answers instead, when set (`missing_scope`, say).
+    groups_error: Option<&'static str>,
+    /// Answers posted to `response_url`s, in order: (the URL's id, the JSON).
+    responses: Vec<(String, Value)>,
     attempts: usize,
     next_ts: u64,
 }
@@ -167,6 +173,8 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/chat.postMessage", post(post_message))
             .route("/api/chat.update", post(update))
+            .route("/api/usergroups.users.list", post(usergroup_users))
+            .route("/hooks/{id}", post(response_url))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -224,6 +232,59 @@ impl FakeSlack {
     /// Deletes the message at `ts`, as a person in the channel could.
     pub fn delete(&self, ts: &str) {
         self.inner.lock().unwrap().current.remove(ts);
+    }
+
+    /// Makes `group` a user group with `members`.
+    pub fn set_group(&self, group: &str, members: &[&str]) {
+        let members = members.iter().map(|m| (*m).to_owned()).collect();
+        self.inner
+            .lock()
+            .unwrap()
+            .groups
+            .insert(group.to_owned(), members);
+    }
+
+    /// From now on `usergroups.users.list` answers `ok:false` with `error`.
+    pub fn refuse_groups(&self, error: &'static str) {
+        self.inner.lock().unwrap().groups_error = Some(error);
+    }
+
+    /// A fresh `response_url`, as Slack hands one out with each command and click.
+    pub fn response_url(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("http://{}/hooks/T0001-B{n:05}-x7Yh2", self.addr)
+    }
+
+    /// Every answer posted to a `response_url` so far, in order.
+    pub fn responses(&self) -> Vec<Value> {
+        let inner = self.inner.lock().unwrap();
+        inner.responses.iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Waits (bounded: ten seconds) until `n` answers were posted to `response_url`s.
+    pub async fn wait_for_responses(&self, n: usize) -> Vec<Value> {
+        for _ in 0..1000 {
+            if self.inner.lock().unwrap().responses.len() >= n {
+                return self.responses();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "{n} response_url answers expected, got {:?}",
+            self.responses()
+        );
+    }
+
+    /// Waits (bounded: ten seconds) until `n` messages were posted.
+    pub async fn wait_for_posts(&self, n: usize) -> Vec<Post> {
+        for _ in 0..1000 {
+            if self.inner.lock().unwrap().posts.len() >= n {
+                return self.posts();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{n} posts expected, got {:?}", self.posts());
     }
 
     /// Every `chat.postMessage` and `chat.update` request received, accepted or not.
@@ -466,6 +527,33 @@ fn validate(message: &Value) -> Result<(), &'static str> {
                     && elements.iter().all(|e| (1..=3000).contains(&len(e)))
             }
             Some("divider") => true,
+            // Block Kit's actions block: 1..=25 elements; a button's text is plain_text of
+            // 1..=75, its action_id at most 255, its value at most 2 000 characters; a confirm
+            // dialog's title at most 100, text 300, buttons 30.
+            Some("actions") => {
+                let elements = block["elements"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let plain = |v: &Value, max: usize| {
+                    v["type"] == "plain_text" && (1..=max).contains(&len(v))
+                };
+                (1..=25).contains(&elements.len())
+                    && elements.iter().all(|e| {
+                        e["type"] == "button"
+                            && plain(&e["text"], 75)
+                            && e["action_id"].as_str().is_some_and(|a| a.len() <= 255)
+                            && e["value"]
+                                .as_str()
+                                .is_none_or(|v| v.chars().count() <= 2000)
+                            && e.get("confirm").is_none_or(|c| {
+                                plain(&c["title"], 100)
+                                    && plain(&c["text"], 300)
+                                    && plain(&c["confirm"], 30)
+                                    && plain(&c["deny"], 30)
+                            })
+                    })
+            }
             _ => false,
         };
         if !ok {
@@ -473,4 +561,49 @@ fn validate(message: &Value) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// `usergroups.users.list`: the bot token, a `usergroup` form argument naming a group
+/// (`no_such_subteam` otherwise), `{ok, users}`.
+async fn usergroup_users(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match bearer {
+        None => return slack_error("not_authed"),
+        Some(token) if token != TOKEN => return slack_error("invalid_auth"),
+        Some(_) => {}
+    }
+    let group = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "usergroup")
+        .map(|(_, v)| v.into_owned());
+    let inner = inner.lock().unwrap();
+    if let Some(error) = inner.groups_error {
+        return slack_error(error);
+    }
+    match group.and_then(|g| inner.groups.get(&g).cloned()) {
+        Some(users) => axum::Json(json!({ "ok": true, "users": users })).into_response(),
+        None => slack_error("no_such_subteam"),
+    }
+}
+
+/// A `response_url`: JSON answers are taken (`200 ok`), anything else is `invalid_payload`.
+async fn response_url(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(answer) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    if answer["text"].as_str().is_none_or(str::is_empty) && answer["blocks"].is_null() {
+        return (StatusCode::BAD_REQUEST, "no_text").into_response();
+    }
+    inner.lock().unwrap().responses.push((id, answer));
+    (StatusCode::OK, "ok").into_response()
 }

@@ -14,6 +14,7 @@ pub mod moto;
 pub mod providers;
 pub mod relay;
 pub mod schema;
+pub mod slack_app;
 
 use std::path::PathBuf;
 

@@ -36,6 +36,7 @@ pub fn config(api_url: &str) -> Config {
         sqs: None,
         data_dir: None,
         pulumi: None,
+        chatops: None,
         output: Output::Slack {
             api_url: api_url.to_owned(),
             token: TOKEN.into(),

@@ -43,6 +43,26 @@ pub mod env {
     pub const PULUMI_ACCESS_TOKEN_PARAMETER: &str = "PULUMI_ACCESS_TOKEN_PARAMETER";
     /// The Pulumi Cloud REST API's base URL ([`super::DEFAULT_PULUMI_API_URL`] when unset).
     pub const PULUMI_API_URL: &str = "PULUMI_API_URL";
+    /// The Slack app's signing secret: with it (and a Pulumi access token), the ChatOps
+    /// endpoints ([`super::http`]) answer; without, they are off.
+    pub const SLACK_SIGNING_SECRET: &str = "SLACK_SIGNING_SECRET";
+    /// The name of an SSM SecureString holding [`SLACK_SIGNING_SECRET`] (what `infra` sets).
+    pub const SLACK_SIGNING_SECRET_PARAMETER: &str = "SLACK_SIGNING_SECRET_PARAMETER";
+    /// Who may do what from Slack: a JSON array of rules ([`crate::chatops::rules`]); unset or
+    /// empty, nobody may do anything.
+    pub const CHATOPS: &str = "CHATOPS";
+}
+
+/// The relay's HTTP paths that `infra` routes to the function.
+pub mod http {
+    /// Pulumi Cloud's webhooks.
+    pub const WEBHOOKS: &str = "/";
+    /// The queue's counts.
+    pub const STATUS: &str = "/status";
+    /// The Slack app's `/pulumi` slash command (its Request URL).
+    pub const SLACK_COMMANDS: &str = "/slack/commands";
+    /// The Slack app's interactivity Request URL: button clicks.
+    pub const SLACK_INTERACTIONS: &str = "/slack/interactions";
 }
 
 /// What the deployed retry queue and its worker must agree on: `infra` sets the queues and the
@@ -102,10 +122,23 @@ pub mod state_table {
         (key.len() <= MAX_KEY_BYTES).then_some(key)
     }
 
+    /// The key of the record of who started a deployment from Slack (ChatOps), or `None` when
+    /// a part is too long.
+    pub fn start_key(org: &str, project: &str, stack: &str, version: u64) -> Option<String> {
+        let key = format!("start#{org}/{project}/{stack}#{version}");
+        (key.len() <= MAX_KEY_BYTES).then_some(key)
+    }
+
     /// The key of a stack's latest preview, or `None` when the names are too long.
     pub fn preview_key(org: &str, project: &str, stack: &str) -> Option<String> {
         let key = format!("preview#{org}/{project}/{stack}");
         (key.len() <= MAX_KEY_BYTES).then_some(key)
+    }
+
+    /// The key under which a Slack request's signature is remembered, so that it is taken once
+    /// ([`crate::slack_signing::Verified::replay_key`], a hex digest).
+    pub fn slack_request_key(replay_key: &str) -> String {
+        format!("slack-request#{replay_key}")
     }
 
     /// The key of a delivery's exactly-once record, or `None` for an id too long to be Pulumi's.
@@ -155,6 +188,10 @@ mod tests {
             Some("preview#acme/web/prod")
         );
         assert_eq!(delivery_key("ab-12").as_deref(), Some("delivery#ab-12"));
+        assert_eq!(
+            start_key("acme", "web", "prod", 7).as_deref(),
+            Some("start#acme/web/prod#7")
+        );
     }
 
     #[test]

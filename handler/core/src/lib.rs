@@ -4,14 +4,17 @@
 //! stack's config with them.
 
 pub mod channel_rules;
+pub mod chatops;
 pub mod contract;
 pub mod enrich;
 pub mod event;
+mod glob;
 pub mod mrkdwn;
 pub mod render;
 pub mod retry;
 pub mod slack;
 pub mod slack_signing;
+pub mod stack;
 pub mod verify;
 
 /// Fixtures and events for the tests of every module.

@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use crate::slack::Posted;
 
-use super::{Anchor, Claim, ClaimToken, Reservation, StateError};
+use super::{Anchor, Claim, ClaimToken, Reservation, Start, StateError};
 
 use relay_core::contract::state_table::{DELIVERY_TTL, DEPLOYMENT_TTL, HASH_KEY, TTL_ATTRIBUTE};
 
@@ -132,6 +132,17 @@ impl StateTable {
         Ok(Claim::InFlight {
             lease_left: Duration::from_secs(until.saturating_sub(now).max(1)),
         })
+    }
+
+    /// Records `key` for `ttl`; `false` when it is already recorded (and not expired).
+    pub async fn remember(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
+        match self.leased_put(key, "seen", ttl, ttl).send().await {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(self.error("remember a Slack request", error)),
+            },
+        }
     }
 
     /// A put of `key` in `state`, held for `lease` and kept for `ttl`, that succeeds only when the
@@ -268,6 +279,45 @@ impl StateTable {
             .await
             .map(drop)
             .map_err(|e| self.error("store a message's place", e))
+    }
+
+    pub async fn remember_start(
+        &self,
+        key: &str,
+        start: &Start,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(HASH_KEY, s(key))
+            .item("state", s("started"))
+            .item("started_by", s(&start.user))
+            .item(TTL_ATTRIBUTE, n(now() + ttl.as_secs()));
+        if let Some(thread) = &start.thread {
+            put = put
+                .item("channel", s(&thread.channel))
+                .item("ts", s(&thread.ts));
+        }
+        put.send()
+            .await
+            .map(drop)
+            .map_err(|e| self.error("remember who started a deployment", e))
+    }
+
+    pub async fn start(&self, key: &str) -> Result<Option<Start>, StateError> {
+        let Some(item) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let live = get_n(&item, TTL_ATTRIBUTE).is_none_or(|at| at > now());
+        Ok((live && get_s(&item, "state") == Some("started"))
+            .then(|| get_s(&item, "started_by"))
+            .flatten()
+            .map(|user| Start {
+                user: user.to_owned(),
+                thread: posted_in(&item),
+            }))
     }
 
     /// Raises the rank shown by the message at `key` to `rank`; `false` when it already shows a

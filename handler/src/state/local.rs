@@ -12,7 +12,7 @@ use crate::data_dir::{DataDir, now_ms};
 use crate::slack::Posted;
 use relay_core::contract::state_table::{DELIVERY_TTL, DEPLOYMENT_TTL};
 
-use super::{Anchor, Claim, ClaimToken, Reservation, StateError};
+use super::{Anchor, Claim, ClaimToken, Reservation, Start, StateError};
 
 /// How long a first-post reservation blocks a deployment's key if its holder dies.
 const RESERVATION_LEASE: Duration = Duration::from_secs(60);
@@ -31,6 +31,7 @@ struct Row {
     requested_channel: Option<String>,
     rank: Option<i64>,
     expires_ms: i64,
+    started_by: Option<String>,
 }
 
 impl Row {
@@ -53,7 +54,8 @@ impl Row {
 
 fn read(db: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<Row>> {
     db.query_row(
-        "SELECT state, lease_until_ms, channel, ts, requested_channel, rank, expires_ms
+        "SELECT state, lease_until_ms, channel, ts, requested_channel, rank, expires_ms,
+                started_by
          FROM state WHERE pk = ?1",
         [key],
         |r| {
@@ -65,6 +67,7 @@ fn read(db: &rusqlite::Connection, key: &str) -> rusqlite::Result<Option<Row>> {
                 requested_channel: r.get(4)?,
                 rank: r.get(5)?,
                 expires_ms: r.get(6)?,
+                started_by: r.get(7)?,
             })
         },
     )
@@ -143,6 +146,16 @@ impl LocalState {
                 },
             },
         })
+    }
+
+    pub async fn remember(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
+        let key = key.to_owned();
+        let taken = self
+            .run("remember a Slack request", move |db| {
+                take(db, &key, "seen", ttl, ttl, None, None)
+            })
+            .await?;
+        Ok(taken.is_ok())
     }
 
     pub async fn posted(
@@ -229,6 +242,42 @@ impl LocalState {
             .map(drop)
         })
         .await
+    }
+
+    pub async fn remember_start(
+        &self,
+        key: &str,
+        start: &Start,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        let (key, start) = (key.to_owned(), start.clone());
+        self.run("remember who started a deployment", move |db| {
+            let thread = start.thread.as_ref();
+            db.execute(
+                "INSERT OR REPLACE INTO state (pk, state, channel, ts, started_by, expires_ms)
+                 VALUES (?1, 'started', ?2, ?3, ?4, ?5)",
+                params![
+                    key,
+                    thread.map(|t| &t.channel),
+                    thread.map(|t| &t.ts),
+                    start.user,
+                    now_ms() + ms(ttl)
+                ],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    pub async fn start(&self, key: &str) -> Result<Option<Start>, StateError> {
+        let key = key.to_owned();
+        let row = self.run("read an item", move |db| read(db, &key)).await?;
+        Ok(row.filter(|r| r.state == "started").and_then(|row| {
+            Some(Start {
+                thread: row.posted(),
+                user: row.started_by?,
+            })
+        }))
     }
 
     pub async fn advance(&self, key: &str, rank: u8) -> Result<bool, StateError> {

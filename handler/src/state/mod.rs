@@ -52,6 +52,14 @@ pub struct Anchor {
     pub rank: u8,
 }
 
+/// A deployment started from Slack (ChatOps): who started it, and the notification whose
+/// button did, which its living message then replies under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Start {
+    pub user: String,
+    pub thread: Option<Posted>,
+}
+
 /// What [`State::reserve`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
@@ -96,6 +104,27 @@ impl State {
     /// included, or a slow attempt could be overtaken by a redelivery.
     pub async fn claim(&self, key: &str, lease: Duration) -> Result<Claim, StateError> {
         each_store!(self, s => s.claim(key, lease))
+    }
+
+    /// Records `key` for `ttl`, once: `false` when it was already recorded and has not expired
+    /// (a Slack request seen before: [`crate::chatops`]).
+    pub async fn remember(&self, key: &str, ttl: Duration) -> Result<bool, StateError> {
+        each_store!(self, s => s.remember(key, ttl))
+    }
+
+    /// Records that `start` started the deployment at `key`, for `ttl`.
+    pub async fn remember_start(
+        &self,
+        key: &str,
+        start: &Start,
+        ttl: Duration,
+    ) -> Result<(), StateError> {
+        each_store!(self, s => s.remember_start(key, start, ttl))
+    }
+
+    /// Who started the deployment at `key` from Slack, if someone did.
+    pub async fn start(&self, key: &str) -> Result<Option<Start>, StateError> {
+        each_store!(self, s => s.start(key))
     }
 
     /// Records that the claimed delivery was posted, so redeliveries of it answer without posting.

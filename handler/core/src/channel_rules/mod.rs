@@ -16,7 +16,6 @@
 //! mention Slack would not notify, a pattern that can never match… is an error naming the rule
 //! (`rule "prod" (routes[2])`), never a rule silently skipped.
 
-mod glob;
 mod rule;
 
 use std::fmt;

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 
-use super::glob::Glob;
 use crate::event::{Filter, Filters, Kind, Origin};
+use crate::glob::Glob;
 
 /// One validated rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,7 +29,7 @@ pub enum RunKind {
 /// A path below the API's base URL, as segments (each still to be percent-encoded).
 pub type Path = Vec<String>;
 
-fn stack_path(stack: &StackRef, rest: &[&str]) -> Path {
+pub(crate) fn stack_path(stack: &StackRef, rest: &[&str]) -> Path {
     [
         "api",
         "stacks",

@@ -97,13 +97,7 @@ pub struct StepLog {
     pub lines: Vec<String>,
 }
 
-/// A stack, as the API's paths name it: the organization's login, the project, the stack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackRef {
-    pub organization: String,
-    pub project: String,
-    pub stack: String,
-}
+pub use crate::stack::StackRef;
 
 /// What to ask Pulumi Cloud about an event, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,11 +145,11 @@ impl Target {
 
 /// The API's paths name an organization by its login (`githubLogin`), never its display name,
 /// which [`crate::event::Origin`] falls back to.
-fn login(organization: Option<&Organization>) -> Option<&str> {
+pub(crate) fn login(organization: Option<&Organization>) -> Option<&str> {
     organization.and_then(|o| o.github_login.as_deref())
 }
 
-fn stack_ref(
+pub(crate) fn stack_ref(
     organization: Option<&str>,
     project: Option<&str>,
     stack: Option<&str>,

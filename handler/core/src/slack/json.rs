@@ -46,6 +46,11 @@ impl Block {
                 write_list(out, elements, Text::write_json);
             }
             Block::Divider => out.extend_from_slice(b"{\"type\":\"divider\""),
+            Block::Actions { .. } => {
+                // Only on messages ChatOps adds buttons to: serde writes it, closing brace and all.
+                serde_json::to_writer(&mut *out, self).expect("a block always serializes");
+                return;
+            }
         }
         out.push(b'}');
     }

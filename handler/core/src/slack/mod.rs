@@ -83,6 +83,13 @@ impl Message {
         &self.blocks
     }
 
+    /// Adds `block` at the end, when Slack's block limit leaves room for it.
+    pub fn push(&mut self, block: Block) {
+        if self.blocks.len() < limits::BLOCKS {
+            self.blocks.push(block);
+        }
+    }
+
     /// Every text a reader can see: the fallback, then each block's, in order.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.text.as_str()).chain(self.blocks.iter().flat_map(Block::texts))
@@ -105,6 +112,67 @@ pub enum Block {
         elements: Vec<Text>,
     },
     Divider,
+    /// A row of buttons (ChatOps: [`crate::chatops`]).
+    Actions {
+        block_id: String,
+        elements: Vec<Button>,
+    },
+}
+
+/// A Block Kit button (`type: button`): at most 75 characters of label, 255 of action ID,
+/// 2 000 of value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename = "button")]
+pub struct Button {
+    pub text: Text,
+    pub action_id: String,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<ButtonStyle>,
+    /// Slack asks this before it sends the click at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<Confirm>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonStyle {
+    Primary,
+    Danger,
+}
+
+/// A Block Kit confirmation dialog (`confirm` object): title ≤ 100, text ≤ 300, buttons ≤ 30
+/// characters, all plain text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Confirm {
+    pub title: Text,
+    pub text: Text,
+    pub confirm: Text,
+    pub deny: Text,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<ButtonStyle>,
+}
+
+impl Text {
+    /// Plain text cut to `max_chars` (Block Kit's limit for where it goes).
+    pub fn plain(text: impl Into<String>, max_chars: usize) -> Text {
+        Text::Plain {
+            text: fit(text.into(), max_chars),
+            emoji: true,
+        }
+    }
+}
+
+impl Button {
+    pub fn new(label: &str, action_id: &str, value: String) -> Button {
+        Button {
+            text: Text::plain(label, 75),
+            action_id: action_id.to_owned(),
+            value,
+            style: None,
+            confirm: None,
+        }
+    }
 }
 
 impl Block {
@@ -117,6 +185,7 @@ impl Block {
             }
             Block::Context { elements } => elements.iter().map(Text::as_str).collect(),
             Block::Divider => Vec::new(),
+            Block::Actions { elements, .. } => elements.iter().map(|b| b.text.as_str()).collect(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! Name patterns of channel rules.
+//! Name patterns for organizations, projects and stacks, shared by the channel rules and the
+//! ChatOps rules.
 
 /// A name pattern: `*` matches any run of characters (also none), `?` exactly one, everything
 /// else itself, case-sensitively (Pulumi names are).
@@ -8,10 +9,10 @@
 /// nothing for Pulumi names. Matching is the classic two-pointer wildcard walk, linear in practice
 /// and at worst pattern × name steps, with no recursion.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Glob(Vec<char>);
+pub(crate) struct Glob(Vec<char>);
 
 impl Glob {
-    pub(super) fn new(pattern: &str) -> Result<Glob, String> {
+    pub(crate) fn new(pattern: &str) -> Result<Glob, String> {
         if pattern.is_empty() {
             return Err("is empty; leave the field out to match any value".into());
         }
@@ -41,7 +42,12 @@ impl Glob {
         Ok(Glob(pattern.chars().collect()))
     }
 
-    pub(super) fn matches(&self, text: &str) -> bool {
+    /// The one name the pattern matches, when it has no wildcard.
+    pub(crate) fn literal(&self) -> Option<String> {
+        (!self.0.iter().any(|c| matches!(c, '*' | '?'))).then(|| self.0.iter().collect())
+    }
+
+    pub(crate) fn matches(&self, text: &str) -> bool {
         let pattern = &self.0;
         let (mut p, mut t) = (0, 0); // pattern index, text byte offset
         // Where the last `*` was, and how much text it has swallowed so far.
