@@ -1,7 +1,14 @@
 //! moto (`pip install "moto[server]"`), a local AWS API, on a loopback port: SSM Parameter Store,
 //! DynamoDB and SQS answer the relay's real AWS SDK calls as AWS would.
+//!
+//! DynamoDB is reached through [`OneAtATime`], a proxy that hands moto one request at a time:
+//! moto serves each request on a thread of its own and checks a conditional write's condition
+//! before writing, without a lock, so two concurrent `attribute_not_exists` puts of one key can
+//! both succeed. DynamoDB never allows that (a conditional write is atomic), and the relay's
+//! exactly-once claims rely on it.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
@@ -15,6 +22,8 @@ use crate::relay::free_port;
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    /// Where DynamoDB requests go: [`OneAtATime`] in front of `endpoint`.
+    dynamodb: OneAtATime,
 }
 
 impl Drop for Moto {
@@ -57,9 +66,11 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server is installed (pip install \"moto[server]\")");
+        let endpoint = format!("http://127.0.0.1:{port}");
         let moto = Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            dynamodb: OneAtATime::start(&endpoint),
+            endpoint,
         };
         // Polled, not slept: moto takes a second or two to import its backends.
         for _ in 0..400 {
@@ -78,6 +89,7 @@ impl Moto {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let mut env: Vec<_> = AWS_ENV.iter().map(|(k, v)| (*k, v.to_string())).collect();
         env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb.url.clone()));
         env
     }
 
@@ -184,5 +196,105 @@ impl Moto {
         let table = StateTable::new(self.aws().dynamodb(), name);
         table.create().await.expect("moto creates the table");
         table
+    }
+}
+
+/// A loopback proxy that forwards each request to `upstream` only once the one before it has been
+/// answered: DynamoDB's atomic conditional writes, from moto (see the module's comment). It runs on
+/// a thread of its own, so a test blocking its runtime (waiting for a process, say) does not stall
+/// a relay binary's calls. Stops when dropped.
+struct OneAtATime {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for OneAtATime {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Upstream {
+    url: String,
+    http: reqwest::Client,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl OneAtATime {
+    fn start(upstream: &str) -> OneAtATime {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let upstream = Upstream {
+            url: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            turn: Arc::default(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the proxy");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = axum::Router::new().fallback(forward).with_state(upstream);
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        OneAtATime {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+async fn forward(
+    axum::extract::State(upstream): axum::extract::State<Upstream>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bad_gateway = |why: String| (reqwest::StatusCode::BAD_GATEWAY, why).into_response();
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return bad_gateway("the request body could not be read".into());
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let _turn = upstream.turn.lock().await;
+    let answer = upstream
+        .http
+        .request(parts.method, format!("{}{path}", upstream.url))
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => return bad_gateway(format!("moto did not answer: {error}")),
+    };
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    for hop in [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+    ] {
+        headers.remove(hop);
+    }
+    match answer.bytes().await {
+        Ok(bytes) => (status, headers, bytes).into_response(),
+        Err(error) => bad_gateway(format!("moto's answer could not be read: {error}")),
     }
 }
