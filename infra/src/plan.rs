@@ -21,6 +21,8 @@ pub struct Names {
     pub secret_parameter: String,
     /// The Pulumi Cloud access token's parameter (only created with `pulumiAccessToken`).
     pub pulumi_token_parameter: String,
+    /// The Slack app's signing secret's parameter (only created with `slackSigningSecret`).
+    pub signing_secret_parameter: String,
     /// The DynamoDB table of delivery state.
     pub state_table: String,
     /// The retry queue's worker function.
@@ -64,6 +66,7 @@ impl Names {
             token_parameter: format!("{parameter_path}/slack-token"),
             secret_parameter: format!("{parameter_path}/webhook-secret"),
             pulumi_token_parameter: format!("{parameter_path}/pulumi-access-token"),
+            signing_secret_parameter: format!("{parameter_path}/slack-signing-secret"),
             state_table: format!("{prefix}-state"),
             retry_queue: fitted(&prefix, "-retries.fifo", MAX_QUEUE_NAME),
             dead_letter_queue: fitted(&prefix, "-dead-letters.fifo", MAX_QUEUE_NAME),
@@ -75,13 +78,21 @@ impl Names {
     }
 }
 
+/// The variables only the relay function (API Gateway's) is given, not the retry worker: it never
+/// sees a request, so neither a webhook's signature nor a Slack request (nor who may send one).
+pub const RELAY_ONLY: [&str; 3] = [
+    env::PULUMI_WEBHOOK_SECRET_PARAMETER,
+    env::SLACK_SIGNING_SECRET_PARAMETER,
+    env::CHATOPS,
+];
+
 /// The stack to declare.
 pub struct Plan {
     pub settings: Settings,
     pub names: Names,
     pub tags: HashMap<String, String>,
-    /// The function's environment but `STATE_TABLE` and the queues' URLs, which come from
-    /// outputs.
+    /// The relay function's environment but `STATE_TABLE` and the queues' URLs, which come from
+    /// outputs; the worker's is this one less [`RELAY_ONLY`] plus `RELAY_ROLE`.
     pub variables: BTreeMap<String, String>,
 }
 
@@ -89,8 +100,8 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "the Lambda's environment variables would take {bytes} bytes, but AWS allows \
-     {MAX_ENVIRONMENT_BYTES} in all: shorten `routes` (fewer rules, shorter names) or the project \
-     and stack names"
+     {MAX_ENVIRONMENT_BYTES} in all: shorten `routes` and `chatops`, which share the room (fewer \
+     rules, shorter names), or the project and stack names"
 )]
 pub struct PlanError {
     bytes: usize,
@@ -128,6 +139,15 @@ impl Plan {
                 names.pulumi_token_parameter.clone(),
             );
         }
+        if settings.has_slack_signing_secret {
+            variables.insert(
+                env::SLACK_SIGNING_SECRET_PARAMETER.to_owned(),
+                names.signing_secret_parameter.clone(),
+            );
+        }
+        if let Some(chatops) = &settings.chatops {
+            variables.insert(env::CHATOPS.to_owned(), chatops.clone());
+        }
         let plan = Plan {
             settings,
             names,
@@ -143,13 +163,14 @@ impl Plan {
 
     /// The size Lambda counts for the function's environment (names and values), with the state
     /// table's name, which is chosen here, and the queues' URLs at their longest. The worker's
-    /// environment is this one less the webhook secret's parameter plus `RELAY_ROLE`, smaller
-    /// (the parameter's name and variable alone are longer than `RELAY_ROLE=retry-worker`); both
-    /// have the Pulumi access token's parameter when it is set.
+    /// environment is this one less [`RELAY_ONLY`] plus `RELAY_ROLE`, smaller (the webhook
+    /// secret's parameter's name and variable alone are longer than `RELAY_ROLE=retry-worker`);
+    /// both have the Pulumi access token's parameter when it is set.
     ///
-    /// [`MAX_ROUTES_BYTES`](relay_core::contract::MAX_ROUTES_BYTES) leaves room for every other
-    /// variable but that one: with `pulumiAccessToken`, very long project and stack names and
-    /// rules near that limit, this count is what refuses the stack.
+    /// [`MAX_ROUTES_BYTES`](relay_core::contract::MAX_ROUTES_BYTES), which `routes` and `chatops`
+    /// share, leaves room for every other variable but the Pulumi access token's and the signing
+    /// secret's parameters: with them, very long project and stack names and rules near that
+    /// limit, this count is what refuses the stack.
     fn environment_bytes(&self) -> usize {
         let known: usize = self.variables.iter().map(|(k, v)| k.len() + v.len()).sum();
         known
@@ -179,10 +200,12 @@ mod tests {
             slack_channel: "#ops".into(),
             has_webhook_secret: true,
             has_pulumi_access_token: false,
+            has_slack_signing_secret: false,
             architecture: Architecture::Arm64,
             log_retention_days: 30,
             handler_zip: None,
             routes,
+            chatops: None,
             register_webhook: None,
             alert_email: None,
         }
@@ -262,6 +285,82 @@ mod tests {
     }
 
     #[test]
+    fn the_signing_secret_and_chatops_are_measured_and_for_the_relay_only() {
+        let bare = Plan::new("relay", "dev", settings(None)).unwrap();
+        let chatops = r#"[{"name":"oncall","users":["U0123ABCD"],"operations":["status"]}]"#;
+        let chatops_on = Plan::new(
+            "relay",
+            "dev",
+            Settings {
+                has_pulumi_access_token: true,
+                has_slack_signing_secret: true,
+                chatops: Some(chatops.to_owned()),
+                ..settings(None)
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            chatops_on.variables["SLACK_SIGNING_SECRET_PARAMETER"],
+            "/relay/dev/slack-signing-secret"
+        );
+        assert_eq!(chatops_on.variables["CHATOPS"], chatops);
+        assert_eq!(
+            chatops_on.environment_bytes(),
+            bare.environment_bytes()
+                + "PULUMI_ACCESS_TOKEN_PARAMETER".len()
+                + "/relay/dev/pulumi-access-token".len()
+                + "SLACK_SIGNING_SECRET_PARAMETER".len()
+                + "/relay/dev/slack-signing-secret".len()
+                + "CHATOPS".len()
+                + chatops.len()
+        );
+        for absent in ["SLACK_SIGNING_SECRET_PARAMETER", "CHATOPS"] {
+            assert!(!bare.variables.contains_key(absent), "{absent}");
+        }
+        // What the worker is not given (it answers no request): the webhook secret's and the
+        // signing secret's parameters and the rules; it keeps the tokens.
+        assert_eq!(
+            RELAY_ONLY,
+            [
+                "PULUMI_WEBHOOK_SECRET_PARAMETER",
+                "SLACK_SIGNING_SECRET_PARAMETER",
+                "CHATOPS"
+            ]
+        );
+        assert!(!RELAY_ONLY.contains(&env::PULUMI_ACCESS_TOKEN_PARAMETER));
+    }
+
+    #[test]
+    fn routes_and_chatops_share_the_room_and_the_exact_count_decides() {
+        // With both secrets' parameters at the longest names (251 + 253 bytes) and `CHATOPS`
+        // (7), the rules may take 2 456 bytes between them, wherever they are.
+        let long = "x".repeat(100);
+        let with = |routes: usize, chatops: usize| Settings {
+            has_pulumi_access_token: true,
+            has_slack_signing_secret: true,
+            slack_channel: format!("#{}", "c".repeat(80)),
+            chatops: Some("c".repeat(chatops)),
+            ..settings(Some("r".repeat(routes)))
+        };
+        for (routes, chatops) in [(1228, 1228), (456, 2000), (2000, 456)] {
+            let fits = Plan::new(&long, &long, with(routes, chatops)).expect("2 456 bytes fit");
+            assert_eq!(fits.environment_bytes(), MAX_ENVIRONMENT_BYTES);
+            let err = Plan::new(&long, &long, with(routes, chatops + 1)).err();
+            assert_eq!(
+                err,
+                Some(PlanError {
+                    bytes: MAX_ENVIRONMENT_BYTES + 1
+                })
+            );
+            assert!(
+                err.unwrap()
+                    .to_string()
+                    .contains("shorten `routes` and `chatops`, which share the room"),
+            );
+        }
+    }
+
+    #[test]
     fn routes_within_their_own_limit_still_fit_with_long_stack_names() {
         // The routes limit leaves room for the other variables even when the project and stack
         // names are as long as Pulumi allows (100 characters each) and the channel's name as
@@ -291,6 +390,10 @@ mod tests {
         assert_eq!(
             names.pulumi_token_parameter,
             "/my-app/prod-eu/pulumi-access-token"
+        );
+        assert_eq!(
+            names.signing_secret_parameter,
+            "/my-app/prod-eu/slack-signing-secret"
         );
         let long = Names::new(&"x".repeat(100), "s");
         assert!(long.function.len() <= MAX_FUNCTION_NAME);

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use relay_core::channel_rules::{ChannelRules, ChannelRulesError};
+use relay_core::chatops::{ChatopsRules, ChatopsRulesError};
 use relay_core::contract::MAX_ROUTES_BYTES;
 
 use crate::register::{self, RegistrationError, WebhookRegistration};
@@ -61,11 +62,17 @@ pub struct Settings {
     /// Whether `pulumiAccessToken` was given (as a secret); if not, the relay reads nothing from
     /// Pulumi Cloud and nothing is created for it.
     pub has_pulumi_access_token: bool,
+    /// Whether `slackSigningSecret` was given (as a secret, and with `pulumiAccessToken`): the
+    /// relay's ChatOps endpoints answer only with both. If not, nothing is created for it.
+    pub has_slack_signing_secret: bool,
     pub architecture: Architecture,
     pub log_retention_days: i32,
     pub handler_zip: Option<PathBuf>,
     /// The validated routing rules as compact JSON, for the Lambda's `ROUTES`; `None` when unset.
     pub routes: Option<String>,
+    /// The validated ChatOps rules as compact JSON, for the relay's `CHATOPS`; `None` when unset
+    /// or empty (nobody may do anything from Slack).
+    pub chatops: Option<String>,
     /// The Pulumi Cloud webhook to register; `None` when `registerWebhook` is unset.
     pub register_webhook: Option<WebhookRegistration>,
     /// Where the queue alarms are emailed (`alertEmail`); `None`: the alarms notify no one.
@@ -101,9 +108,30 @@ pub enum SettingsError {
     )]
     SecretRoutes,
     #[error(
-        "config `routes` is {0} bytes as JSON, but Lambda allows 4 KB of environment variables in all: keep the rules under {MAX_ROUTES_BYTES} bytes (fewer rules, shorter names)"
+        "config `chatops` is not valid: {0} (see \"ChatOps\" in the README; `pulumi config get chatops` shows the rules)"
     )]
-    RoutesTooLarge(usize),
+    Chatops(ChatopsRulesError),
+    #[error(
+        "config `chatops` must not be a secret: the Lambda reads it from a plain environment variable (Slack IDs are not secrets); set it again without --secret"
+    )]
+    SecretChatops,
+    /// `chatops` rules without what turns the Slack endpoints on: they would allow nothing.
+    #[error(
+        "config `chatops` needs `slackSigningSecret` and `pulumiAccessToken` (secrets): without both the relay's Slack endpoints are off and its rules allow nothing; {}, or `pulumi config rm chatops` to leave ChatOps off",
+        missing_secrets(.missing)
+    )]
+    ChatopsWithoutSecrets { missing: Vec<&'static str> },
+    #[error(
+        "config `slackSigningSecret` needs `pulumiAccessToken` (a secret): the relay's Slack endpoints act through Pulumi Cloud and are off without it; {}, or `pulumi config rm slackSigningSecret` to leave ChatOps off",
+        missing_secrets(&[keys::PULUMI_ACCESS_TOKEN])
+    )]
+    SigningSecretWithoutPulumiToken,
+    /// `routes` and `chatops` share the room the Lambda's environment leaves.
+    #[error(
+        "config `routes` and `chatops` are {} bytes as JSON together ({routes} and {chatops}), but Lambda allows 4 KB of environment variables in all and the two share {MAX_ROUTES_BYTES} bytes of it: keep them under that together (fewer rules, shorter names)",
+        .routes + .chatops
+    )]
+    RulesTooLarge { routes: usize, chatops: usize },
     #[error(transparent)]
     RegisterWebhook(#[from] RegistrationError),
 }
@@ -125,6 +153,11 @@ pub mod keys {
     pub const ALERT_EMAIL: &str = "alertEmail";
     /// A Pulumi Cloud access token the relay reads a run's details with (why it failed).
     pub const PULUMI_ACCESS_TOKEN: &str = "pulumiAccessToken";
+    /// The Slack app's signing secret: with it (and `pulumiAccessToken`) the relay answers the
+    /// app's slash command and buttons.
+    pub const SLACK_SIGNING_SECRET: &str = "slackSigningSecret";
+    /// Structured config, like `routes`: who may do what from Slack (`relay_core::chatops`).
+    pub const CHATOPS: &str = "chatops";
 
     /// The defaults `Pulumi.yaml` declares for the optional keys, which mean "not set". The CLI
     /// requires every declared key without a default and hands the program each default as if the
@@ -137,6 +170,8 @@ pub mod keys {
         (REGISTER_WEBHOOK, "{}"),
         (ALERT_EMAIL, ""),
         (PULUMI_ACCESS_TOKEN, ""),
+        (SLACK_SIGNING_SECRET, ""),
+        (CHATOPS, "[]"),
     ];
 }
 
@@ -223,6 +258,7 @@ impl RawConfig {
         }
         let has_webhook_secret = self.optional_secret(WEBHOOK_SECRET)?;
         let has_pulumi_access_token = self.optional_secret(PULUMI_ACCESS_TOKEN)?;
+        let has_slack_signing_secret = self.optional_secret(SLACK_SIGNING_SECRET)?;
         let slack_channel = match self.get(SLACK_CHANNEL) {
             Some((value, _)) if !value.trim().is_empty() => value.trim().to_owned(),
             _ => {
@@ -301,6 +337,36 @@ impl RawConfig {
             Some((_, true)) => return Err(SettingsError::SecretRoutes),
             Some((json, false)) => routes_env(json)?,
         };
+        let chatops = match self.get(CHATOPS) {
+            None => None,
+            Some((_, true)) => return Err(SettingsError::SecretChatops),
+            Some((json, false)) => chatops_env(json)?,
+        };
+        let bytes = |rules: &Option<String>| rules.as_ref().map_or(0, String::len);
+        if bytes(&routes) + bytes(&chatops) > MAX_ROUTES_BYTES {
+            return Err(SettingsError::RulesTooLarge {
+                routes: bytes(&routes),
+                chatops: bytes(&chatops),
+            });
+        }
+        // Rules for endpoints that are off, or endpoints that cannot act: said now rather than
+        // found out from Slack.
+        if chatops.is_some() {
+            let missing: Vec<&'static str> = [
+                (SLACK_SIGNING_SECRET, has_slack_signing_secret),
+                (PULUMI_ACCESS_TOKEN, has_pulumi_access_token),
+            ]
+            .into_iter()
+            .filter(|(_, set)| !set)
+            .map(|(key, _)| key)
+            .collect();
+            if !missing.is_empty() {
+                return Err(SettingsError::ChatopsWithoutSecrets { missing });
+            }
+        }
+        if has_slack_signing_secret && !has_pulumi_access_token {
+            return Err(SettingsError::SigningSecretWithoutPulumiToken);
+        }
         let register_webhook = match self.get(REGISTER_WEBHOOK) {
             None => None,
             // Nothing in it is secret, and its names become plain resource inputs.
@@ -330,10 +396,12 @@ impl RawConfig {
             slack_channel,
             has_webhook_secret,
             has_pulumi_access_token,
+            has_slack_signing_secret,
             architecture,
             log_retention_days,
             handler_zip,
             routes,
+            chatops,
             register_webhook,
             alert_email,
         })
@@ -364,10 +432,39 @@ fn routes_env(json: &str) -> Result<Option<String>, SettingsError> {
     }
     let compact = value.to_string();
     ChannelRules::from_value(value).map_err(SettingsError::Routes)?;
-    if compact.len() > MAX_ROUTES_BYTES {
-        return Err(SettingsError::RoutesTooLarge(compact.len()));
-    }
     Ok(Some(compact))
+}
+
+/// Validates `chatops` with the relay's own parser, like [`routes_env`], and returns it as compact
+/// JSON for the relay's `CHATOPS`; no rules at all need no variable.
+fn chatops_env(json: &str) -> Result<Option<String>, SettingsError> {
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| SettingsError::Chatops(ChatopsRulesError::NotJson(e.to_string())))?;
+    if value.as_array().is_some_and(Vec::is_empty) {
+        return Ok(None);
+    }
+    let compact = value.to_string();
+    ChatopsRules::from_value(value).map_err(SettingsError::Chatops)?;
+    Ok(Some(compact))
+}
+
+/// What to run for the secrets in `missing` (config keys).
+fn missing_secrets(missing: &[&str]) -> String {
+    let example = |key: &str| match key {
+        keys::SLACK_SIGNING_SECRET => {
+            "`pulumi config set slackSigningSecret <signing secret> --secret` (the Slack app's \
+             \"Basic Information\" page shows it)"
+        }
+        _ => "`pulumi config set pulumiAccessToken <token> --secret`",
+    };
+    let named: Vec<String> = missing.iter().map(|key| format!("`{key}`")).collect();
+    let commands: Vec<&str> = missing.iter().map(|key| example(key)).collect();
+    format!(
+        "{} {} not set: run {}",
+        named.join(" and "),
+        if missing.len() == 1 { "is" } else { "are" },
+        commands.join(" and ")
+    )
 }
 
 #[cfg(test)]
@@ -399,6 +496,8 @@ mod tests {
         assert_eq!(settings.log_retention_days, 14);
         assert!(!settings.has_webhook_secret);
         assert!(!settings.has_pulumi_access_token);
+        assert!(!settings.has_slack_signing_secret);
+        assert_eq!(settings.chatops, None);
         assert_eq!(settings.handler_zip, None);
         assert_eq!(settings.register_webhook, None);
     }
@@ -415,6 +514,8 @@ mod tests {
             ("registerWebhook", "{}"),
             ("alertEmail", ""),
             ("pulumiAccessToken", ""),
+            ("slackSigningSecret", ""),
+            ("chatops", "[]"),
             ("architecture", "arm64"),
             ("logRetentionDays", "14"),
         ]);
@@ -427,7 +528,9 @@ mod tests {
         assert_eq!(settings, bare);
         assert!(!settings.has_webhook_secret);
         assert!(!settings.has_pulumi_access_token);
+        assert!(!settings.has_slack_signing_secret);
         assert_eq!(settings.routes, None);
+        assert_eq!(settings.chatops, None);
         assert_eq!(settings.register_webhook, None);
         assert_eq!(settings.handler_zip, None);
     }
@@ -728,7 +831,243 @@ mod tests {
         let err = config(&values, &["slackToken"])
             .validate(Path::new("."))
             .unwrap_err();
-        assert!(matches!(err, SettingsError::RoutesTooLarge(n) if n > MAX_ROUTES_BYTES));
+        assert!(
+            matches!(err, SettingsError::RulesTooLarge { routes, chatops: 0 } if routes > MAX_ROUTES_BYTES)
+        );
+    }
+
+    /// [`minimal`] with both secrets ChatOps needs.
+    fn chatops_ready() -> (Vec<(&'static str, &'static str)>, Vec<&'static str>) {
+        let mut values = minimal();
+        values.extend([
+            ("pulumiAccessToken", "pul-0123456789abcdef"),
+            ("slackSigningSecret", "8f742231b10e8888abcd99yyyzzz85a5"),
+        ]);
+        (
+            values,
+            vec!["slackToken", "pulumiAccessToken", "slackSigningSecret"],
+        )
+    }
+
+    const ONCALL: &str = r#"[
+        {
+            "name": "oncall",
+            "users": ["U0123ABCD"],
+            "groups": ["S0ONCALL1"],
+            "operations": ["status", "preview", "up"],
+            "stack": "*-prod"
+        }
+    ]"#;
+
+    #[test]
+    fn a_secret_signing_secret_with_a_pulumi_access_token_is_noted() {
+        let (values, secret) = chatops_ready();
+        let settings = config(&values, &secret).validate(Path::new(".")).unwrap();
+        assert!(settings.has_slack_signing_secret && settings.has_pulumi_access_token);
+        // No rules yet is allowed: the endpoints answer, and allow nobody anything.
+        assert_eq!(settings.chatops, None);
+    }
+
+    #[test]
+    fn a_plaintext_signing_secret_is_refused() {
+        let (values, _) = chatops_ready();
+        let err = config(&values, &["slackToken", "pulumiAccessToken"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config `slackSigningSecret` must be a secret: run `pulumi config set slackSigningSecret <value> --secret` (and rotate it: it was stored in plain text)"
+        );
+    }
+
+    #[test]
+    fn an_empty_signing_secret_is_none_secret_or_not() {
+        for value in ["", "  "] {
+            for secret in [&["slackToken"][..], &["slackToken", "slackSigningSecret"]] {
+                let mut values = minimal();
+                values.push(("slackSigningSecret", value));
+                let settings = config(&values, secret).validate(Path::new(".")).unwrap();
+                assert!(!settings.has_slack_signing_secret, "{value:?} {secret:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_signing_secret_without_a_pulumi_access_token_is_refused() {
+        let mut values = minimal();
+        values.push(("slackSigningSecret", "8f742231b10e8888abcd99yyyzzz85a5"));
+        let err = config(&values, &["slackToken", "slackSigningSecret"])
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(err, SettingsError::SigningSecretWithoutPulumiToken);
+        assert_eq!(
+            err.to_string(),
+            "config `slackSigningSecret` needs `pulumiAccessToken` (a secret): the relay's Slack \
+             endpoints act through Pulumi Cloud and are off without it; `pulumiAccessToken` is \
+             not set: run `pulumi config set pulumiAccessToken <token> --secret`, or `pulumi \
+             config rm slackSigningSecret` to leave ChatOps off"
+        );
+    }
+
+    #[test]
+    fn chatops_rules_are_validated_and_passed_on_as_compact_json() {
+        let (mut values, secret) = chatops_ready();
+        values.push(("chatops", ONCALL));
+        let settings = config(&values, &secret).validate(Path::new(".")).unwrap();
+        let compact = settings.chatops.expect("chatops is passed on");
+        assert!(
+            !compact.contains('\n') && !compact.contains(": "),
+            "{compact}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&compact).unwrap(),
+            serde_json::from_str::<serde_json::Value>(ONCALL).unwrap()
+        );
+        assert!(!ChatopsRules::parse(&compact).unwrap().is_empty());
+        // Routes are untouched by it.
+        assert_eq!(settings.routes, None);
+    }
+
+    #[test]
+    fn an_empty_chatops_list_needs_no_variable_nor_secrets() {
+        let mut values = minimal();
+        values.push(("chatops", " [ ] "));
+        let settings = config(&values, &["slackToken"])
+            .validate(Path::new("."))
+            .unwrap();
+        assert_eq!(settings.chatops, None);
+    }
+
+    #[test]
+    fn an_invalid_chatops_rule_is_refused_naming_it() {
+        let (mut values, secret) = chatops_ready();
+        values.push((
+            "chatops",
+            r#"[{"name": "oncall", "users": ["@alice"], "operations": ["up"]}]"#,
+        ));
+        let err = config(&values, &secret)
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                r#"config `chatops` is not valid: rule "oncall" (chatops[0]): `users` has "@alice", which is not a Slack user ID"#
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().ends_with(
+                "(see \"ChatOps\" in the README; `pulumi config get chatops` shows the rules)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn chatops_that_is_not_json_is_refused() {
+        let (mut values, secret) = chatops_ready();
+        values.push(("chatops", "oncall=U0123ABCD"));
+        let err = config(&values, &secret)
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config `chatops` is not valid: it is not JSON"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_chatops_is_refused() {
+        let (mut values, mut secret) = chatops_ready();
+        values.push(("chatops", ONCALL));
+        secret.push("chatops");
+        let err = config(&values, &secret)
+            .validate(Path::new("."))
+            .unwrap_err();
+        assert_eq!(err, SettingsError::SecretChatops);
+    }
+
+    #[test]
+    fn chatops_without_its_secrets_is_refused_naming_what_is_missing() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &[],
+                "`slackSigningSecret` and `pulumiAccessToken` are not set: run `pulumi config set \
+                 slackSigningSecret <signing secret> --secret` (the Slack app's \"Basic \
+                 Information\" page shows it) and `pulumi config set pulumiAccessToken <token> \
+                 --secret`",
+            ),
+            (
+                &["pulumiAccessToken"],
+                "`slackSigningSecret` is not set: run `pulumi config set slackSigningSecret \
+                 <signing secret> --secret` (the Slack app's \"Basic Information\" page shows it)",
+            ),
+            (
+                &["slackSigningSecret"],
+                "`pulumiAccessToken` is not set: run `pulumi config set pulumiAccessToken <token> \
+                 --secret`",
+            ),
+        ];
+        for (given, missing) in cases {
+            let mut values = minimal();
+            let (ready, _) = chatops_ready();
+            values.extend(ready.into_iter().filter(|(k, _)| given.contains(k)));
+            values.push(("chatops", ONCALL));
+            let mut secret = vec!["slackToken"];
+            secret.extend(given);
+            let err = config(&values, &secret)
+                .validate(Path::new("."))
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "config `chatops` needs `slackSigningSecret` and `pulumiAccessToken` \
+                     (secrets): without both the relay's Slack endpoints are off and its rules \
+                     allow nothing; {missing}, or `pulumi config rm chatops` to leave ChatOps off"
+                ),
+                "{given:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn routes_and_chatops_share_their_room_in_the_lambda_environment() {
+        // Each fits alone; together they do not.
+        let route = r##"{"stack": "some-long-stack-name-*", "channel": "#a-long-channel-name"}"##;
+        let routes = format!("[{}]", vec![route; 30].join(","));
+        let rules: Vec<String> = (0..25)
+            .map(|i| {
+                format!(
+                    r#"{{"name": "rule {i}", "users": ["U0123ABCD"], "operations": ["status"], "stack": "*-prod"}}"#
+                )
+            })
+            .collect();
+        let chatops = format!("[{}]", rules.join(","));
+        let (mut values, secret) = chatops_ready();
+        values.push(("routes", &routes));
+        assert!(config(&values, &secret).validate(Path::new(".")).is_ok());
+        let (mut alone, _) = chatops_ready();
+        alone.push(("chatops", &chatops));
+        assert!(config(&alone, &secret).validate(Path::new(".")).is_ok());
+        values.push(("chatops", &chatops));
+        let err = config(&values, &secret)
+            .validate(Path::new("."))
+            .unwrap_err();
+        let SettingsError::RulesTooLarge { routes, chatops } = err else {
+            panic!("{err}");
+        };
+        assert!(routes <= MAX_ROUTES_BYTES && chatops <= MAX_ROUTES_BYTES);
+        assert!(routes + chatops > MAX_ROUTES_BYTES);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "config `routes` and `chatops` are {} bytes as JSON together ({routes} and \
+                 {chatops}), but Lambda allows 4 KB of environment variables in all and the two \
+                 share {MAX_ROUTES_BYTES} bytes of it: keep them under that together (fewer \
+                 rules, shorter names)",
+                routes + chatops
+            )
+        );
     }
 
     #[test]

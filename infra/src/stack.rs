@@ -22,9 +22,9 @@ use pulumi_gestalt_rust::{
     Context, Output, PulumiAny, RegisterResourceRequest, ResourceRequestObjectField, pulumi_any,
     pulumi_combine,
 };
-use relay_core::contract::{self, env, queue, state_table};
+use relay_core::contract::{self, env, http, queue, state_table};
 
-use crate::plan::Plan;
+use crate::plan::{self, Plan};
 use crate::policy;
 use crate::register::{Scope, WebhookRegistration};
 use crate::settings::keys;
@@ -64,6 +64,11 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
         Some(arn) => arn.map(Some),
         None => ctx.new_output(&None),
     };
+    // Only the relay answers Slack's requests, so only it may read the signing secret.
+    let signing_secret_parameter = match &secrets.signing_secret_parameter {
+        Some(arn) => arn.map(Some),
+        None => ctx.new_output(&None),
+    };
     let relay_role = role(
         ctx,
         plan,
@@ -75,15 +80,17 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
                 secrets.token_parameter.clone(),
                 secrets.secret_parameter.clone(),
                 pulumi_token_parameter(),
+                signing_secret_parameter,
                 table.arn.clone(),
                 queues.retry.arn.clone(),
                 queues.dead_letters.arn.clone()
             ),
-            |(logs, token, secret, pulumi_token, table, retry, dead)| {
-                let parameters: Vec<String> = [Some(token), Some(secret), pulumi_token]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+            |(logs, token, secret, pulumi_token, signing_secret, table, retry, dead)| {
+                let parameters: Vec<String> =
+                    [Some(token), Some(secret), pulumi_token, signing_secret]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                 policy::relay_permissions(&policy::Resources {
                     log_group: &logs,
                     parameters: &parameters,
@@ -94,7 +101,8 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
             },
         ),
     );
-    // The worker never sees a webhook's signature: it needs the tokens, not the secret.
+    // The worker never sees a webhook's signature nor a Slack request: it needs the tokens, not
+    // the secrets.
     let worker_role = role(
         ctx,
         plan,
@@ -125,7 +133,9 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
     let wiring = |worker: bool| {
         let mut variables = plan.variables.clone();
         if worker {
-            variables.remove(env::PULUMI_WEBHOOK_SECRET_PARAMETER);
+            for name in plan::RELAY_ONLY {
+                variables.remove(name);
+            }
             variables.insert(env::RELAY_ROLE.to_owned(), queue::WORKER_ROLE.to_owned());
         }
         environment(variables, &table.name, &queues)
@@ -184,6 +194,7 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
         secrets.webhook_secret.clone(),
     ];
     independent.extend(secrets.pulumi_token_parameter);
+    independent.extend(secrets.signing_secret_parameter);
     independent.extend(alarms);
     independent.extend(alerts.iter().map(|a| a.subscription.clone()));
     settle(independent);
@@ -197,6 +208,18 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
     ctx.add_export("retryEventSourceMapping", &mapping);
     if let Some(alerts) = &alerts {
         ctx.add_export("alertTopicArn", &alerts.topic_arn);
+    }
+    // The Slack app's Request URLs, when the relay answers them (`slackSigningSecret`).
+    if plan.settings.has_slack_signing_secret {
+        for (export, path) in [
+            ("slackCommandsUrl", http::SLACK_COMMANDS),
+            ("slackInteractionsUrl", http::SLACK_INTERACTIONS),
+        ] {
+            let url = derive(&api.url, move |url| {
+                format!("{}{path}", url.trim_end_matches('/'))
+            });
+            ctx.add_export(export, &url);
+        }
     }
     ctx.add_export("webhookSecret", &secrets.webhook_secret.secret());
     Ok(())
@@ -398,6 +421,8 @@ struct Secrets {
     secret_parameter: Output<String>,
     /// With `pulumiAccessToken` only.
     pulumi_token_parameter: Option<Output<String>>,
+    /// With `slackSigningSecret` only.
+    signing_secret_parameter: Option<Output<String>>,
 }
 
 fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
@@ -429,6 +454,19 @@ fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
     } else {
         None
     };
+    let signing_secret_parameter = if plan.settings.has_slack_signing_secret {
+        let secret = ctx.require_config_secret(None, keys::SLACK_SIGNING_SECRET)?;
+        Some(secure_parameter(
+            ctx,
+            "slack-signing-secret",
+            &plan.names.signing_secret_parameter,
+            "Signing secret of the Slack app whose requests the Pulumi webhook relay answers",
+            secret,
+            plan,
+        ))
+    } else {
+        None
+    };
     Ok(Secrets {
         token_parameter: secure_parameter(
             ctx,
@@ -447,6 +485,7 @@ fn secrets(ctx: &Context, plan: &Plan) -> anyhow::Result<Secrets> {
             plan,
         ),
         pulumi_token_parameter,
+        signing_secret_parameter,
         webhook_secret,
     })
 }
@@ -503,9 +542,10 @@ struct Api {
     serving_url: Output<String>,
 }
 
-/// An HTTP API whose `GET /`, `POST /` and `GET /status` go to the function through a payload-2.0 proxy
-/// integration, its `$default` stage (throttled, access-logged to `access_logs`), and the
-/// permission that lets only this API invoke the function.
+/// An HTTP API whose `GET /`, `POST /`, `GET /status` and the Slack app's `POST /slack/commands`
+/// and `POST /slack/interactions` go to the function through a payload-2.0 proxy integration, its
+/// `$default` stage (throttled, access-logged to `access_logs`), and the permission that lets only
+/// this API invoke the function.
 fn http_api(
     ctx: &Context,
     plan: &Plan,
@@ -536,19 +576,23 @@ fn http_api(
     );
     let target = derive(&integration.id, |id| format!("integrations/{id}"));
     // `GET /status`: the queue's counts, no payloads and no secrets (README "HTTP behaviour").
+    // The Slack routes always exist: without `slackSigningSecret` the relay itself turns the
+    // requests away, and setting it later changes no route.
     let routes: Vec<Output<String>> = [
-        ("route-get", "GET /"),
-        ("route-post", "POST /"),
-        ("route-status", "GET /status"),
+        ("route-get", "GET", http::WEBHOOKS),
+        ("route-post", "POST", http::WEBHOOKS),
+        ("route-status", "GET", http::STATUS),
+        ("route-slack-commands", "POST", http::SLACK_COMMANDS),
+        ("route-slack-interactions", "POST", http::SLACK_INTERACTIONS),
     ]
     .into_iter()
-    .map(|(name, route_key)| {
+    .map(|(name, method, path)| {
         aws::apigatewayv2::route::create(
             ctx,
             name,
             aws::apigatewayv2::route::RouteArgs::builder()
                 .api_id(api.id.clone())
-                .route_key(route_key.to_owned())
+                .route_key(format!("{method} {path}"))
                 .target(target.clone())
                 .build_struct(),
         )
@@ -596,9 +640,11 @@ fn http_api(
             permission.id.clone(),
             routes[0].clone(),
             routes[1].clone(),
-            routes[2].clone()
+            routes[2].clone(),
+            routes[3].clone(),
+            routes[4].clone()
         ),
-        |(url, _, _, _, _)| url,
+        |(url, _, _, _, _, _, _)| url,
     );
     Api {
         url: stage.invoke_url,

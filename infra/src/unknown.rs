@@ -63,6 +63,7 @@ tuple_inputs!(A, B, C, D);
 tuple_inputs!(A, B, C, D, E);
 tuple_inputs!(A, B, C, D, E, F);
 tuple_inputs!(A, B, C, D, E, F, G);
+tuple_inputs!(A, B, C, D, E, F, G, H);
 
 /// `f` of the known `inputs`, or the unknown when any of them is unknown.
 pub fn derived<T: Inputs>(inputs: T, f: impl FnOnce(T) -> String) -> String {

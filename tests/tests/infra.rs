@@ -40,7 +40,7 @@ fn expected_types() -> BTreeSet<(String, usize)> {
         ("aws:lambda/permission:Permission", 1),
         ("aws:apigatewayv2/api:Api", 1),
         ("aws:apigatewayv2/integration:Integration", 1),
-        ("aws:apigatewayv2/route:Route", 3),
+        ("aws:apigatewayv2/route:Route", 5),
         ("aws:apigatewayv2/stage:Stage", 1),
         ("aws:dynamodb/table:Table", 1),
         ("random:index/randomPassword:RandomPassword", 1),
@@ -72,6 +72,8 @@ fn pulumi_yaml_requires_exactly_the_token_and_the_channel() {
         "registerWebhook",
         "alertEmail",
         "pulumiAccessToken",
+        "slackSigningSecret",
+        "chatops",
     ];
     for key in read {
         assert!(project.config.contains_key(key), "`{key}` is not declared");
@@ -79,9 +81,17 @@ fn pulumi_yaml_requires_exactly_the_token_and_the_channel() {
     assert!(project.config["slackToken"].secret);
     // Declared secret, untyped with an empty default like `webhookSecret`, so that leaving it
     // unset passes the CLI; the program refuses a plaintext one.
-    let pulumi_token = &project.config["pulumiAccessToken"];
-    assert!(pulumi_token.secret && pulumi_token.type_.is_none());
-    assert_eq!(pulumi_token.default, Some(json!("")));
+    for key in ["pulumiAccessToken", "slackSigningSecret"] {
+        let secret = &project.config[key];
+        assert!(secret.secret && secret.type_.is_none(), "{key}");
+        assert_eq!(secret.default, Some(json!("")), "{key}");
+    }
+    // Structured like `routes`: untyped, an empty array by default, not a secret.
+    for key in ["routes", "chatops"] {
+        let rules = &project.config[key];
+        assert!(!rules.secret && rules.type_.is_none(), "{key}");
+        assert_eq!(rules.default, Some(json!([])), "{key}");
+    }
 }
 
 #[tokio::test]
@@ -265,7 +275,10 @@ async fn the_api_routes_get_and_post_to_the_function_through_a_v2_proxy_integrat
         BTreeSet::from([
             ("GET /".into(), target.clone()),
             ("GET /status".into(), target.clone()),
-            ("POST /".into(), target)
+            ("POST /".into(), target.clone()),
+            // The Slack app's slash command and buttons (ChatOps), whether it is on or not.
+            ("POST /slack/commands".into(), target.clone()),
+            ("POST /slack/interactions".into(), target)
         ])
     );
 
@@ -591,8 +604,10 @@ async fn the_program_refuses_a_handler_zip_of_the_other_architecture() {
 async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
     for preview in [false, true] {
         let program = with_secret(fresh(preview), "webhookSecret", WEBHOOK_SECRET);
+        let program = with_secret(program, "pulumiAccessToken", PULUMI_TOKEN);
+        let program = with_secret(program, "slackSigningSecret", SIGNING_SECRET);
         let run = run_ok(&program).await;
-        for secret in [TOKEN, WEBHOOK_SECRET] {
+        for secret in [TOKEN, WEBHOOK_SECRET, PULUMI_TOKEN, SIGNING_SECRET] {
             for request in &run.requests {
                 let leaks = plaintext_occurrences(request, secret);
                 assert!(
@@ -601,7 +616,27 @@ async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
                     request["call"]
                 );
             }
+            // Not in what the engine answered or recorded, nor in the exports.
+            for r in &run.registrations {
+                for (what, value) in [
+                    ("inputs", &r.inputs),
+                    ("outputs", &r.outputs),
+                    ("answered", &r.answered),
+                ] {
+                    let leaks = plaintext_occurrences(value, secret);
+                    assert!(leaks.is_empty(), "{} {} {what} {leaks:?}", r.type_, r.name);
+                }
+            }
+            if let Some(exports) = &run.stack_outputs {
+                assert!(plaintext_occurrences(exports, secret).is_empty());
+            }
             assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+        }
+        let signing = &run.resource(PARAMETER, "slack-signing-secret").inputs;
+        assert!(is_secret(&signing["value"]), "{}", signing["value"]);
+        assert_eq!(signing["type"], "SecureString");
+        if !preview {
+            assert_eq!(reveal(&signing["value"]), SIGNING_SECRET);
         }
         let token = &run
             .resource("aws:ssm/parameter:Parameter", "slack-token")
@@ -623,6 +658,7 @@ async fn the_token_and_webhook_secret_never_travel_in_plain_text() {
 }
 
 const PULUMI_TOKEN: &str = "pul-0123456789abcdefSECRETPULUMITOKEN";
+const SIGNING_SECRET: &str = "8f742231b10e8888SECRETSLACKSIGNING";
 const PARAMETER: &str = "aws:ssm/parameter:Parameter";
 
 /// The resources the role's `ssm:GetParameter` statement grants.
@@ -772,6 +808,266 @@ async fn the_program_refuses_a_pulumi_access_token_set_without_secret() {
     assert_refused(
         with(fresh(false), "pulumiAccessToken", PULUMI_TOKEN),
         "error: config `pulumiAccessToken` must be a secret: run `pulumi config set pulumiAccessToken <value> --secret` (and rotate it: it was stored in plain text)",
+    )
+    .await;
+}
+
+/// `program` with what turns ChatOps on: the Pulumi access token and the Slack signing secret.
+fn with_chatops_secrets(program: Program) -> Program {
+    with_secret(
+        with_secret(program, "pulumiAccessToken", PULUMI_TOKEN),
+        "slackSigningSecret",
+        SIGNING_SECRET,
+    )
+}
+
+#[tokio::test]
+async fn a_slack_signing_secret_is_a_secure_string_only_the_relay_is_told_of_and_may_read() {
+    for preview in [false, true] {
+        let run = run_ok(&with_chatops_secrets(fresh(preview))).await;
+        // Its parameter and the Pulumi access token's.
+        let mut expected = expected_types();
+        expected.remove(&(PARAMETER.to_owned(), 2));
+        expected.insert((PARAMETER.to_owned(), 4));
+        assert_eq!(types(&run), expected);
+        let parameter = run.resource(PARAMETER, "slack-signing-secret");
+        assert_eq!(parameter.inputs["type"], "SecureString");
+        assert_eq!(
+            parameter.inputs["name"],
+            "/pulumi-webhook-relay/dev/slack-signing-secret"
+        );
+        assert_eq!(parameter.inputs["tags"]["app"], "pulumi-webhook-relay");
+        assert!(
+            is_secret(&parameter.inputs["value"]),
+            "{}",
+            parameter.inputs["value"]
+        );
+        if preview {
+            assert_eq!(run.export("slackCommandsUrl"), Some(&json!(UNKNOWN)));
+            continue;
+        }
+        assert_eq!(reveal(&parameter.inputs["value"]), SIGNING_SECRET);
+        // The relay answers Slack's requests, so it is told where the secret is (never the
+        // secret); the worker answers none and is told nothing of it.
+        let relay = &run.resource(FUNCTION, "relay-function").inputs["environment"]["variables"];
+        assert_eq!(
+            relay["SLACK_SIGNING_SECRET_PARAMETER"],
+            parameter.outputs["name"]
+        );
+        let worker = &run.resource(FUNCTION, "worker-function").inputs["environment"]["variables"];
+        assert!(
+            worker.get("SLACK_SIGNING_SECRET_PARAMETER").is_none(),
+            "{worker}"
+        );
+        for variables in [relay, worker] {
+            assert!(
+                variables.get("SLACK_SIGNING_SECRET").is_none(),
+                "{variables}"
+            );
+        }
+        // Only the relay's role may read it.
+        let signing_secret = arn(&run, "slack-signing-secret");
+        let pulumi_token = arn(&run, "pulumi-access-token");
+        assert_eq!(
+            readable_parameters(&run, "relay-role"),
+            BTreeSet::from([
+                arn(&run, "slack-token"),
+                arn(&run, "webhook-secret"),
+                pulumi_token.clone(),
+                signing_secret
+            ])
+        );
+        assert_eq!(
+            readable_parameters(&run, "worker-role"),
+            BTreeSet::from([arn(&run, "slack-token"), pulumi_token])
+        );
+        // The Slack app's Request URLs, on the stack's URL.
+        let url = run.export("url").unwrap().as_str().unwrap().to_owned();
+        assert!(url.ends_with('/'), "{url}");
+        assert_eq!(
+            run.export("slackCommandsUrl"),
+            Some(&json!(format!("{url}slack/commands")))
+        );
+        assert_eq!(
+            run.export("slackInteractionsUrl"),
+            Some(&json!(format!("{url}slack/interactions")))
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_slack_signing_secret_nothing_is_created_granted_or_exported_for_it() {
+    // `fresh` leaves it at Pulumi.yaml's default, `""`, as the CLI passes it; with the Pulumi
+    // access token alone, ChatOps is off too.
+    for program in [
+        fresh(false),
+        with_secret(fresh(false), "pulumiAccessToken", PULUMI_TOKEN),
+    ] {
+        let run = run_ok(&program).await;
+        assert!(
+            run.of_type(PARAMETER)
+                .iter()
+                .all(|p| p.name != "slack-signing-secret"
+                    && !p.inputs["name"].to_string().contains("signing")),
+            "no parameter for it"
+        );
+        for function in ["relay-function", "worker-function"] {
+            let variables = &run.resource(FUNCTION, function).inputs["environment"]["variables"];
+            for name in [
+                "SLACK_SIGNING_SECRET_PARAMETER",
+                "SLACK_SIGNING_SECRET",
+                "CHATOPS",
+            ] {
+                assert!(variables.get(name).is_none(), "{function}: {variables}");
+            }
+        }
+        assert!(
+            !readable_parameters(&run, "relay-role")
+                .iter()
+                .any(|a| a.contains("signing"))
+        );
+        assert_eq!(run.export("slackCommandsUrl"), None);
+        assert_eq!(run.export("slackInteractionsUrl"), None);
+    }
+    // Set to blanks as a secret, it is unset too.
+    let blank = run_ok(&with_secret(fresh(false), "slackSigningSecret", " ")).await;
+    assert_eq!(types(&blank), expected_types());
+}
+
+#[tokio::test]
+async fn the_program_refuses_a_slack_signing_secret_set_without_secret() {
+    assert_refused(
+        with(
+            with_secret(fresh(false), "pulumiAccessToken", PULUMI_TOKEN),
+            "slackSigningSecret",
+            SIGNING_SECRET,
+        ),
+        "error: config `slackSigningSecret` must be a secret: run `pulumi config set slackSigningSecret <value> --secret` (and rotate it: it was stored in plain text)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_program_refuses_a_slack_signing_secret_without_a_pulumi_access_token() {
+    assert_refused(
+        with_secret(fresh(false), "slackSigningSecret", SIGNING_SECRET),
+        "error: config `slackSigningSecret` needs `pulumiAccessToken` (a secret): the relay's Slack endpoints act through Pulumi Cloud and are off without it; `pulumiAccessToken` is not set: run `pulumi config set pulumiAccessToken <token> --secret`, or `pulumi config rm slackSigningSecret` to leave ChatOps off",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn chatops_rules_reach_the_relay_as_compact_json_it_accepts() {
+    let rules = json!([
+        {"name": "oncall", "groups": ["S0ONCALL1"], "operations": ["status", "preview", "up"],
+         "stack": "*-prod"},
+        {"name": "devs", "users": ["U0DEV0001", "W0DEV0002"], "operations": ["status", "refresh"],
+         "organization": "acme"},
+    ]);
+    // A JSON string, and structured (`pulumi config set --path 'chatops[0].users[0]' U…`).
+    for program in [
+        with(
+            with_chatops_secrets(fresh(false)),
+            "chatops",
+            &serde_json::to_string_pretty(&rules).unwrap(),
+        ),
+        {
+            let mut program = with_chatops_secrets(fresh(false));
+            program.config.insert(
+                "chatops".into(),
+                relay_tests::cli_config::StackValue::Structured(rules.clone()),
+            );
+            program
+        },
+    ] {
+        let run = run_ok(&program).await;
+        let relay = &run.resource(FUNCTION, "relay-function").inputs["environment"]["variables"];
+        let chatops = relay["CHATOPS"].as_str().expect("CHATOPS is set");
+        assert!(!chatops.contains('\n'), "compact: {chatops}");
+        assert_eq!(serde_json::from_str::<Value>(chatops).unwrap(), rules);
+        let parsed =
+            relay_core::chatops::ChatopsRules::parse(chatops).expect("the relay accepts it");
+        let stack = relay_core::stack::StackRef::parse("acme/web/web-prod", None).unwrap();
+        assert_eq!(
+            parsed.allowing(
+                "U0DEV0001",
+                &[],
+                relay_core::chatops::Operation::Refresh,
+                &stack
+            ),
+            Some("devs")
+        );
+        // Routes are not where they go, and the worker, which answers no request, has neither.
+        assert!(relay.get("ROUTES").is_none(), "{relay}");
+        let worker = &run.resource(FUNCTION, "worker-function").inputs["environment"]["variables"];
+        assert!(worker.get("CHATOPS").is_none(), "{worker}");
+    }
+    // An empty list is no rules at all: no variable.
+    let run = run_ok(&with(with_chatops_secrets(fresh(false)), "chatops", "[]")).await;
+    let relay = &run.resource(FUNCTION, "relay-function").inputs["environment"]["variables"];
+    assert!(relay.get("CHATOPS").is_none(), "{relay}");
+}
+
+#[tokio::test]
+async fn the_program_refuses_an_invalid_chatops_rule_naming_it() {
+    let program = with(
+        with_chatops_secrets(fresh(false)),
+        "chatops",
+        r#"[{"name": "devs", "users": ["U0DEV0001"], "operations": ["status"]},
+            {"name": "oncall", "users": ["@alice"], "operations": ["up"]}]"#,
+    );
+    let run = engine::run(&program).await;
+    assert!(!run.success);
+    assert!(run.registrations.is_empty(), "nothing is registered");
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let error = &errors[0];
+    assert!(
+        error.starts_with(
+            "error: config `chatops` is not valid: rule \"oncall\" (chatops[1]): `users` has \"@alice\", which is not a Slack user ID"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(
+            "(see \"ChatOps\" in the README; `pulumi config get chatops` shows the rules)"
+        ),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 1, "one line: {error}");
+}
+
+#[tokio::test]
+async fn the_program_refuses_chatops_rules_without_the_secrets_that_turn_them_on() {
+    let rules = r#"[{"name": "oncall", "users": ["U0123ABCD"], "operations": ["status"]}]"#;
+    assert_refused(
+        with(fresh(false), "chatops", rules),
+        "error: config `chatops` needs `slackSigningSecret` and `pulumiAccessToken` (secrets): without both the relay's Slack endpoints are off and its rules allow nothing; `slackSigningSecret` and `pulumiAccessToken` are not set: run `pulumi config set slackSigningSecret <signing secret> --secret` (the Slack app's \"Basic Information\" page shows it) and `pulumi config set pulumiAccessToken <token> --secret`, or `pulumi config rm chatops` to leave ChatOps off",
+    )
+    .await;
+    assert_refused(
+        with(
+            with_secret(fresh(false), "pulumiAccessToken", PULUMI_TOKEN),
+            "chatops",
+            rules,
+        ),
+        "error: config `chatops` needs `slackSigningSecret` and `pulumiAccessToken` (secrets): without both the relay's Slack endpoints are off and its rules allow nothing; `slackSigningSecret` is not set: run `pulumi config set slackSigningSecret <signing secret> --secret` (the Slack app's \"Basic Information\" page shows it), or `pulumi config rm chatops` to leave ChatOps off",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_program_refuses_secret_chatops_rules() {
+    let mut program = with_chatops_secrets(fresh(false));
+    program.config.insert(
+        "chatops".into(),
+        relay_tests::cli_config::StackValue::Secret(
+            r#"[{"name": "oncall", "users": ["U0123ABCD"], "operations": ["status"]}]"#.into(),
+        ),
+    );
+    assert_refused(
+        program,
+        "error: config `chatops` must not be a secret: the Lambda reads it from a plain environment variable (Slack IDs are not secrets); set it again without --secret",
     )
     .await;
 }
@@ -994,6 +1290,8 @@ async fn the_webhook_is_registered_only_once_requests_to_the_url_reach_the_funct
     for (type_, name) in [
         ("aws:apigatewayv2/route:Route", "route-get"),
         ("aws:apigatewayv2/route:Route", "route-post"),
+        ("aws:apigatewayv2/route:Route", "route-slack-commands"),
+        ("aws:apigatewayv2/route:Route", "route-slack-interactions"),
         ("aws:lambda/permission:Permission", "api-invoke"),
         ("aws:apigatewayv2/stage:Stage", "default-stage"),
     ] {
