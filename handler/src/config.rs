@@ -49,6 +49,9 @@ pub struct Config {
     /// `SLACK_SIGNING_SECRET_PARAMETER`) with a Pulumi access token: `POST /slack/commands` and
     /// `POST /slack/interactions` answer, and failures get buttons. Never in a dry run.
     pub chatops: Option<ChatopsSettings>,
+    /// `CHATOPS_BUTTONS=on` (the retry worker of a relay with ChatOps on): messages get ChatOps'
+    /// buttons and lines without this process answering Slack.
+    pub chatops_buttons: bool,
 }
 
 /// What the ChatOps endpoints check requests with, and who may do what.
@@ -284,6 +287,16 @@ pub async fn load<S: ParameterStore>(
             (SLACK_SIGNING_SECRET_PARAMETER, signing.1),
         ),
     );
+    let chatops_buttons = match var(CHATOPS_BUTTONS)?.as_deref().map(str::trim) {
+        None | Some("off") => false,
+        Some("on") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid {
+                var: CHATOPS_BUTTONS,
+                why: format!("{other:?} is neither on nor off"),
+            });
+        }
+    };
     let chatops = signing_secret?.map(|secret| ChatopsSettings {
         signing_secret: SigningSecret::new(secret),
         rules: chatops_rules.unwrap_or_default(),
@@ -347,6 +360,7 @@ pub async fn load<S: ParameterStore>(
         data_dir: None,
         pulumi,
         chatops,
+        chatops_buttons,
     })
 }
 
@@ -810,6 +824,66 @@ mod tests {
         assert!(
             err.to_string().contains("PULUMI_ACCESS_TOKEN_PARAMETER"),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn chatops_needs_its_signing_secret_and_a_pulumi_token() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let err = load_with(
+            &[&base[..], &[("SLACK_SIGNING_SECRET", "s")]].concat(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("PULUMI_ACCESS_TOKEN is not set"),
+            "{err}"
+        );
+        let rules = r#"[{"users": ["U0DEV0001"], "operations": ["status"]}]"#;
+        let err = load_with(&[&base[..], &[("CHATOPS", rules)]].concat(), false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("SLACK_SIGNING_SECRET"), "{err}");
+        let err = load_with(
+            &[&base[..], &[("CHATOPS", "[{\"users\": []}]")]].concat(),
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("CHATOPS is not valid: rule chatops[0]"),
+            "{err}"
+        );
+        let on = load_with(
+            &[
+                &base[..],
+                &[
+                    ("SLACK_SIGNING_SECRET", "s"),
+                    ("PULUMI_ACCESS_TOKEN", "pul-1"),
+                    ("CHATOPS", rules),
+                ],
+            ]
+            .concat(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(on.chatops.map(|c| c.rules.len()), Some(1));
+    }
+
+    #[tokio::test]
+    async fn chatops_buttons_is_on_or_off() {
+        let base = [("SLACK_CHANNEL", "#ops"), ("SLACK_TOKEN", "xoxb-1")];
+        let on = load_with(&[&base[..], &[("CHATOPS_BUTTONS", "on")]].concat(), false).await;
+        assert!(on.unwrap().chatops_buttons);
+        let err = load_with(&[&base[..], &[("CHATOPS_BUTTONS", "yes")]].concat(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "CHATOPS_BUTTONS is not valid: \"yes\" is neither on nor off"
         );
     }
 }

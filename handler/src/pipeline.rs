@@ -318,7 +318,7 @@ pub async fn send(
     let shown = enrichment.as_ref().filter(|e| !e.is_empty());
     let mut message = render::enriched(event, delivery_id, shown);
     // Buttons only where they can work: ChatOps on (without it, messages stay as they were).
-    if relay.chatops.is_some()
+    if relay.buttons
         && let Some(buttons) = relay_core::chatops::buttons::for_event(event)
     {
         message.push(buttons);

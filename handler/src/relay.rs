@@ -80,8 +80,11 @@ pub struct Relay {
     pub(crate) retry: RetrySchedule,
     /// Pulumi Cloud's API, when a token is configured: why runs failed, what they changed.
     pub(crate) pulumi: Option<PulumiApi>,
-    /// The Slack endpoints and the buttons, when a signing secret is configured.
+    /// The Slack endpoints, when a signing secret is configured.
     pub(crate) chatops: Option<ChatOps>,
+    /// Whether messages get ChatOps' buttons: ChatOps on here, or on the relay function this
+    /// process is the retry worker of.
+    pub(crate) buttons: bool,
 }
 
 pub(crate) enum Sink {
@@ -161,7 +164,7 @@ impl Relay {
                         state,
                         thread_window: config.thread_window,
                         lease: CLAIM_LEASE,
-                        starts: config.chatops.is_some(),
+                        starts: config.chatops.is_some() || config.chatops_buttons,
                     }),
                 };
                 Sink::Slack {
@@ -171,6 +174,7 @@ impl Relay {
             }
             Output::DryRun { channel } => Sink::DryRun { channel },
         };
+        let buttons = config.chatops.is_some() || config.chatops_buttons;
         let chatops = match (config.chatops, &config.pulumi) {
             (Some(settings), Some(api)) => {
                 Some(ChatOps::new(settings, &api.api_url, state_for_chatops))
@@ -185,6 +189,7 @@ impl Relay {
             retry: config.retry,
             pulumi,
             chatops,
+            buttons,
         })
     }
 

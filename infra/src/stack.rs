@@ -137,6 +137,10 @@ pub fn declare(ctx: &Context, plan: &Plan, code: &Output<PulumiAny>) -> anyhow::
                 variables.remove(name);
             }
             variables.insert(env::RELAY_ROLE.to_owned(), queue::WORKER_ROLE.to_owned());
+            // Retried messages carry the buttons their first attempt would have.
+            if plan.settings.has_slack_signing_secret {
+                variables.insert(env::CHATOPS_BUTTONS.to_owned(), "on".to_owned());
+            }
         }
         environment(variables, &table.name, &queues)
     };

@@ -108,24 +108,32 @@ impl Watch {
             .stderr(function_log)
             .spawn()
             .expect("the handler binary starts");
-        let watch = Watch {
+        let mut watch = Watch {
             emulator,
             function,
             base: format!("http://127.0.0.1:{port}"),
         };
-        watch.wait_ready(&ready).await;
+        let function_log = std::env::temp_dir().join(format!("lambda-function-{port}.log"));
+        watch.wait_ready(&ready, &function_log).await;
         watch
     }
 
     /// Waits (bounded) until the function, polling the emulator for work, answers through it:
     /// an HTTP function its banner at the function URL path, any other `ready` (an event it
     /// answers, e.g. an empty batch).
-    async fn wait_ready(&self, ready: &Ready) {
+    /// A function that exits (a configuration it refuses) fails the test with its output, rather
+    /// than leaving the emulator holding requests for it.
+    async fn wait_ready(&mut self, ready: &Ready, function_log: &std::path::Path) {
         let client = reqwest::Client::new();
         for _ in 0..240 {
+            if let Ok(Some(status)) = self.function.try_wait() {
+                let output = std::fs::read_to_string(function_log).unwrap_or_default();
+                panic!("the function exited ({status}) before serving:\n{output}");
+            }
             let answered = match ready {
                 Ready::Http => client
                     .get(format!("{}/lambda-url/handler/", self.base))
+                    .timeout(Duration::from_secs(5))
                     .send()
                     .await
                     .is_ok_and(|r| r.status() == 200),

@@ -244,6 +244,11 @@ impl FakeSlack {
             .insert(group.to_owned(), members);
     }
 
+    /// Deletes user group `group` (`no_such_subteam` from then on).
+    pub fn remove_group(&self, group: &str) {
+        self.inner.lock().unwrap().groups.remove(group);
+    }
+
     /// From now on `usergroups.users.list` answers `ok:false` with `error`.
     pub fn refuse_groups(&self, error: &'static str) {
         self.inner.lock().unwrap().groups_error = Some(error);

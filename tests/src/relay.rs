@@ -37,6 +37,7 @@ pub fn config(api_url: &str) -> Config {
         data_dir: None,
         pulumi: None,
         chatops: None,
+        chatops_buttons: false,
         output: Output::Slack {
             api_url: api_url.to_owned(),
             token: TOKEN.into(),

@@ -389,6 +389,16 @@ async fn leaving_the_group_takes_the_permission_with_it() {
 }
 
 #[tokio::test]
+async fn a_group_slack_no_longer_knows_has_no_members() {
+    let s = setup().await;
+    // The rules' S0ONCALL01 is gone from Slack (deleted), so nobody is in it.
+    s.slack.remove_group(ONCALL_GROUP);
+    let answer = s.command(ONCALL, "refresh website/website-prod").await;
+    assert!(text(&answer).contains("may not run `refresh`"), "{answer}");
+    assert!(s.api.requests().is_empty());
+}
+
+#[tokio::test]
 async fn a_group_slack_will_not_list_refuses_and_says_which_scope_is_missing() {
     let s = setup().await;
     s.slack.refuse_groups("missing_scope");
@@ -690,4 +700,129 @@ async fn a_run_not_started_from_slack_is_posted_as_before() {
     let running = notified(&s, "deployment", "chatops/deployment-128-running").await;
     assert_eq!(running.thread_ts(), None);
     assert!(!running.blocks_text().contains("Started from Slack"));
+}
+
+/// The binary's log: one JSON line per Slack request, saying who asked what on which stack and
+/// what was decided, and never the signing secret, the tokens or the signature.
+#[tokio::test]
+async fn each_request_logs_one_line_with_who_what_where_and_the_decision() {
+    use relay_tests::relay::Process;
+    let slack = FakeSlack::start().await;
+    let api = FakePulumi::start("chatops").await;
+    let rules = std::fs::read_to_string(fixtures_dir().join("chatops/rules.json")).unwrap();
+    let env = [
+        ("SLACK_API_URL", slack.api_url.as_str()),
+        ("SLACK_TOKEN", fake_slack::TOKEN),
+        ("SLACK_CHANNEL", fake_slack::CHANNEL),
+        ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+        ("PULUMI_ACCESS_TOKEN", fake_pulumi::TOKEN),
+        ("PULUMI_API_URL", api.api_url.as_str()),
+        ("CHATOPS", rules.as_str()),
+    ];
+    let relay = Process::start(&[], &env).await;
+    let app = SlackApp::new(&relay.url);
+    let allowed = app.command(DEV, "preview website/website-dev", &slack.response_url());
+    let signature = allowed.signature.clone().unwrap();
+    assert_eq!(allowed.send().await.status, 200);
+    let refused = app.command(
+        STRANGER,
+        "destroy website/website-prod",
+        &slack.response_url(),
+    );
+    assert_eq!(refused.send().await.status, 200);
+
+    let (_, _, logs) = relay.terminate();
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "chatops")
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per request: {logs}");
+    let fields = |line: &Value| {
+        ["user", "operation", "stack", "decision", "rule", "outcome"]
+            .map(|f| line[f].as_str().unwrap_or("?").to_owned())
+    };
+    assert_eq!(
+        fields(&lines[0]),
+        [
+            DEV,
+            "preview",
+            "crazy-adventures/website/website-dev",
+            "allowed",
+            "developers",
+            "started"
+        ]
+    );
+    assert_eq!(
+        fields(&lines[1]),
+        [
+            STRANGER,
+            "destroy",
+            "crazy-adventures/website/website-prod",
+            "refused",
+            "-",
+            "refused"
+        ]
+    );
+    for secret in [
+        SIGNING_SECRET,
+        fake_pulumi::TOKEN,
+        fake_slack::TOKEN,
+        signature.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "{secret} is in the log");
+    }
+}
+
+/// The Slack app manifest in the repository (one paste in api.slack.com/apps) points the slash
+/// command and interactivity at the relay's paths and asks for the scopes the relay uses.
+#[test]
+fn the_slack_app_manifest_points_at_the_relays_paths_with_the_scopes_it_uses() {
+    use relay_core::contract::http;
+    use yaml_rust2::YamlLoader;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/slack-app-manifest.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let manifest = &YamlLoader::load_from_str(&text).unwrap()[0];
+    let command = &manifest["features"]["slash_commands"][0];
+    assert_eq!(command["command"].as_str(), Some("/pulumi"));
+    assert_eq!(
+        command["url"].as_str(),
+        Some(&*format!("RELAY_URL{}", http::SLACK_COMMANDS))
+    );
+    let interactivity = &manifest["settings"]["interactivity"];
+    assert_eq!(interactivity["is_enabled"].as_bool(), Some(true));
+    assert_eq!(
+        interactivity["request_url"].as_str(),
+        Some(&*format!("RELAY_URL{}", http::SLACK_INTERACTIONS))
+    );
+    let scopes: Vec<&str> = manifest["oauth_config"]["scopes"]["bot"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(scopes, ["chat:write", "commands", "usergroups:read"]);
+}
+
+/// The retry worker answers no Slack request and has no signing secret; told ChatOps is on
+/// (`CHATOPS_BUTTONS=on`, which `infra` sets on it), what it retries gets the same buttons.
+#[tokio::test]
+async fn a_relay_told_chatops_is_on_elsewhere_adds_the_same_buttons() {
+    let slack = FakeSlack::start().await;
+    let mut config = config(&slack.api_url);
+    config.chatops_buttons = true;
+    let relay = InProcess::start(config).await;
+    let answer = Delivery::signed("stack_update", fixture("stack_update-failed"))
+        .send(&relay.url)
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(buttons(&slack.posts()[0].body).len(), 2);
+    let app = SlackApp::new(&relay.url);
+    let request = app.command(DEV, "help", &slack.response_url());
+    assert_eq!(
+        request.send().await.status,
+        404,
+        "but it answers no Slack request"
+    );
 }

@@ -859,6 +859,9 @@ async fn a_slack_signing_secret_is_a_secure_string_only_the_relay_is_told_of_and
             worker.get("SLACK_SIGNING_SECRET_PARAMETER").is_none(),
             "{worker}"
         );
+        // It is told ChatOps is on, so that what it retries gets the same buttons.
+        assert_eq!(worker["CHATOPS_BUTTONS"], "on", "{worker}");
+        assert!(relay.get("CHATOPS_BUTTONS").is_none(), "{relay}");
         for variables in [relay, worker] {
             assert!(
                 variables.get("SLACK_SIGNING_SECRET").is_none(),
@@ -917,6 +920,7 @@ async fn without_a_slack_signing_secret_nothing_is_created_granted_or_exported_f
                 "SLACK_SIGNING_SECRET_PARAMETER",
                 "SLACK_SIGNING_SECRET",
                 "CHATOPS",
+                "CHATOPS_BUTTONS",
             ] {
                 assert!(variables.get(name).is_none(), "{function}: {variables}");
             }

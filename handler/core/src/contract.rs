@@ -51,6 +51,10 @@ pub mod env {
     /// Who may do what from Slack: a JSON array of rules ([`crate::chatops::rules`]); unset or
     /// empty, nobody may do anything.
     pub const CHATOPS: &str = "CHATOPS";
+    /// On the retry worker, which answers no Slack request (so has no signing secret): `on` when
+    /// the relay function has ChatOps on, so that a retried message carries the same buttons and
+    /// names who started a run from Slack, as its first attempt would have.
+    pub const CHATOPS_BUTTONS: &str = "CHATOPS_BUTTONS";
 }
 
 /// The relay's HTTP paths that `infra` routes to the function.
@@ -150,7 +154,8 @@ pub mod state_table {
 /// Lambda refuses a function whose environment variables (names and values) exceed 4 KB.
 pub const MAX_ENVIRONMENT_BYTES: usize = 4096;
 
-/// The most `ROUTES` may take as compact JSON: the relay's other variables take at most about
+/// The most `ROUTES` and `CHATOPS` may take together as compact JSON (they share it): the
+/// relay's other variables take at most about
 /// 1 130 bytes of [`MAX_ENVIRONMENT_BYTES`] (the parameter names, the state table's name and
 /// the two queue URLs grow with the project and stack names, to 100 characters each, and the
 /// channel's name to Slack's 80). It was 3 072 before the queue URLs.

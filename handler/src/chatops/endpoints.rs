@@ -301,7 +301,7 @@ async fn allowed(
         Ok(None) => Ok(false),
         Err(error) => {
             record.decision = "refused";
-            record.outcome = format!("group lookup failed: {error}");
+            record.outcome = format!("group lookup failed: {}", error.code());
             Err(Refusal::new(
                 StatusCode::OK,
                 "group_lookup_failed",

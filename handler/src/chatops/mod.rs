@@ -88,12 +88,20 @@ impl ChatOps {
         let mut member_of = Vec::new();
         if let Some(slack) = slack {
             for group in groups {
-                if slack
-                    .usergroup_members(group, GROUP_LOOKUP)
-                    .await?
-                    .iter()
-                    .any(|u| u == user)
-                {
+                let members = match slack.usergroup_members(group, GROUP_LOOKUP).await {
+                    Ok(members) => members,
+                    // A group deleted since the rules were written has no members; the rules
+                    // still name it, which the log says.
+                    Err(SlackError::Rejected { error }) if error == "no_such_subteam" => {
+                        tracing::warn!(
+                            group,
+                            "a chatops rule names a user group Slack does not know"
+                        );
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
+                if members.iter().any(|u| u == user) {
                     member_of.push(group);
                     break;
                 }
