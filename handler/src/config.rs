@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::slack::RetryPolicy;
 use relay_core::channel_rules::ChannelRules;
@@ -298,7 +298,8 @@ pub async fn load<S: ParameterStore>(
         }
     };
     let chatops = signing_secret?.map(|secret| ChatopsSettings {
-        signing_secret: SigningSecret::new(secret),
+        // Pasted from Slack's page, a trailing newline would make every signature "wrong".
+        signing_secret: SigningSecret::new(secret.expose_secret().trim().into()),
         rules: chatops_rules.unwrap_or_default(),
     });
     let webhook_secret = webhook_secret?.map(WebhookSecret::new);

@@ -295,11 +295,17 @@ impl Living {
                     return match self.slack.update_message(&anchor.posted, message).await {
                         Ok(posted) => {
                             if notify {
+                                // A run started from a button lives in its notification's
+                                // thread: the mention goes there too (a reply's ts is no thread).
+                                let (in_channel, ts) = match under {
+                                    Some(parent) => (parent.channel.as_str(), &parent.ts),
+                                    None => (channel, &anchor.posted.ts),
+                                };
                                 let thread = Thread {
-                                    ts: &anchor.posted.ts,
+                                    ts,
                                     broadcast: true,
                                 };
-                                self.slack.post(channel, message, Some(thread)).await?;
+                                self.slack.post(in_channel, message, Some(thread)).await?;
                             }
                             Ok(Outcome::Updated(posted))
                         }

@@ -826,3 +826,41 @@ async fn a_relay_told_chatops_is_on_elsewhere_adds_the_same_buttons() {
         "but it answers no Slack request"
     );
 }
+
+#[tokio::test]
+async fn confirming_twice_or_pressing_a_pressed_button_starts_one_run() {
+    let s = setup().await;
+    let prompt = s.command(ONCALL, &format!("up {PROD}")).await;
+    let confirm = buttons(&prompt).remove(0);
+    s.click(ONCALL, &confirm, &Origin::Ephemeral).await;
+    s.slack.wait_for_responses(2).await;
+    s.click(ONCALL, &confirm, &Origin::Ephemeral).await;
+    let answers = s.slack.wait_for_responses(3).await;
+    assert!(
+        text(&answers[2]).contains("pressed less than a minute ago"),
+        "{}",
+        answers[2]
+    );
+    assert_eq!(s.deployments().len(), 1, "one run, not two");
+
+    let post = notified(&s, "stack_update", "stack_update-failed").await;
+    let refresh = buttons(&post.body).remove(1);
+    let on_message = Origin::Message {
+        channel: post.channel.clone(),
+        ts: post.ts.clone(),
+    };
+    s.click(ONCALL, &refresh, &on_message).await;
+    s.click(ONCALL, &refresh, &on_message).await;
+    let answers = s.slack.wait_for_responses(4).await;
+    assert!(
+        text(&answers[3]).contains("already starting"),
+        "{}",
+        answers[3]
+    );
+    let refreshes = s
+        .deployments()
+        .into_iter()
+        .filter(|r| r.body == Some(json!({"operation": "refresh"})))
+        .count();
+    assert_eq!(refreshes, 1);
+}

@@ -45,7 +45,8 @@ impl StackRef {
         default_organization: Option<&str>,
     ) -> Result<StackRef, StackRefError> {
         let text = text.trim();
-        let shown: String = text.chars().take(120).collect();
+        // Quoted back in backticks: a backtick of its own would end the quote early.
+        let shown: String = text.chars().filter(|c| *c != '`').take(120).collect();
         let parts: Vec<&str> = text.split('/').collect();
         let (organization, project, stack) = match (parts.as_slice(), default_organization) {
             ([organization, project, stack], _) => (*organization, *project, *stack),
@@ -64,9 +65,12 @@ impl StackRef {
                 Some("is too long")
             } else if !name
                 .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             {
                 Some("has a character no Pulumi name has")
+            } else if name.chars().all(|c| c == '.') {
+                // `.` and `..` are path steps: the request would go elsewhere than asked.
+                Some("is only dots")
             } else {
                 None
             };
@@ -129,6 +133,15 @@ mod tests {
         assert!(err.to_string().contains("project is empty"), "{err}");
         let err = StackRef::parse("acme/web/pr*d", None).unwrap_err();
         assert!(err.to_string().contains("stack has a character"), "{err}");
+        for dots in ["acme/web/..", "acme/./prod", "../web/prod"] {
+            let err = StackRef::parse(dots, None).unwrap_err();
+            assert!(err.to_string().contains("is only dots"), "{err}");
+        }
+        assert!(StackRef::parse("acme/web/prod.eu", None).is_ok());
+        assert!(
+            StackRef::parse("acme/web/прод", None).is_err(),
+            "Pulumi names are ASCII"
+        );
         let long = format!("acme/web/{}", "s".repeat(101));
         assert!(
             StackRef::parse(&long, None)

@@ -17,8 +17,8 @@ use relay_core::chatops::{Command, Operation};
 use relay_core::slack_signing::Verified;
 use relay_core::stack::StackRef;
 
-use super::run::{self, Job, perform, pulumi_budget, report, respond};
-use super::{ACK_BUDGET, ChatOps, Continuation};
+use super::run::{self, Job, perform, report, respond};
+use super::{ACK_BUDGET, BACKGROUND_BUDGET, CLICK_HELD, ChatOps, Continuation, GROUP_LOOKUP};
 use crate::app::MAX_BODY_BYTES;
 use crate::pipeline::Refusal;
 use crate::relay::Relay;
@@ -50,6 +50,11 @@ impl Record {
             rule: "-".into(),
             outcome: "-".into(),
         }
+    }
+
+    /// Slack's three seconds, less the network's share ([`ACK_BUDGET`]), from the request.
+    fn left(&self) -> Duration {
+        ACK_BUDGET.saturating_sub(self.started.elapsed())
     }
 
     fn asked(&mut self, user: &str, operation: Operation, stack: &StackRef) {
@@ -229,20 +234,24 @@ async fn command(
 /// quick (or, on Lambda, must be), else with "working on it" while it goes on and reports
 /// through `response_url`.
 async fn start(relay: &Arc<Relay>, chatops: &ChatOps, job: Job, record: &mut Record) -> Answer {
-    let budget = pulumi_budget(chatops.continuation);
     match chatops.continuation {
         Continuation::WithinAck => {
-            let done = perform(relay, &job, budget).await;
+            // The answer is this response's body: little is needed after Pulumi Cloud's.
+            let Some(within) = budget(record.left(), COMMAND_MARGIN) else {
+                record.outcome = "failed: out of time".into();
+                return Answer::problem(OUT_OF_TIME);
+            };
+            let done = perform(relay, &job, within).await;
             record.outcome = done.outcome;
             done.answer
         }
         Continuation::Background => {
-            let left = ACK_BUDGET.saturating_sub(record.started.elapsed());
+            let left = record.left();
             let relay = Arc::clone(relay);
             let working = Answer::working(job.operation, &job.stack);
             // Not aborted when the timer wins: it then reports through response_url.
             let mut task = tokio::spawn(async move {
-                let done = perform(&relay, &job, budget).await;
+                let done = perform(&relay, &job, BACKGROUND_BUDGET).await;
                 (relay, job, done)
             });
             match tokio::time::timeout(left, &mut task).await {
@@ -268,6 +277,21 @@ async fn start(relay: &Arc<Relay>, chatops: &ChatOps, job: Job, record: &mut Rec
     }
 }
 
+/// What is left for Pulumi Cloud once `margin` is kept for answering Slack; `None` when that
+/// is too little to ask at all (nothing is started then).
+fn budget(left: Duration, margin: Duration) -> Option<Duration> {
+    Some(left.saturating_sub(margin)).filter(|within| *within >= MIN_PULUMI)
+}
+
+/// Kept for the answer after Pulumi Cloud's, on Lambda: a command's is its response body; a
+/// click's is a Slack call (`response_url` or a thread reply).
+const COMMAND_MARGIN: Duration = Duration::from_millis(150);
+const CLICK_MARGIN: Duration = Duration::from_millis(700);
+/// Less than this for Pulumi Cloud is not worth a request that could start a run unseen.
+const MIN_PULUMI: Duration = Duration::from_millis(300);
+const OUT_OF_TIME: &str = "Slack's three seconds ran out before Pulumi Cloud could be asked \
+    (Slack was slow to say who is in which user group); nothing was started. Try again.";
+
 /// A job that outlasted its acknowledgement: its outcome goes to `response_url`, and to a log
 /// line of its own.
 async fn finish_late(relay: &Relay, job: &Job, done: &run::Done) {
@@ -289,8 +313,9 @@ async fn allowed(
     stack: &StackRef,
     record: &mut Record,
 ) -> Result<bool, Refusal> {
+    let within = GROUP_LOOKUP.min(record.left());
     match chatops
-        .authorize(relay.slack_client(), user, operation, stack)
+        .authorize(relay.slack_client(), user, operation, stack, within)
         .await
     {
         Ok(Some(rule)) => {
@@ -302,12 +327,19 @@ async fn allowed(
         Err(error) => {
             record.decision = "refused";
             record.outcome = format!("group lookup failed: {}", error.code());
+            let why = match error.code() {
+                "missing_scope" | "not_allowed_token_type" => {
+                    "the relay's Slack app needs the usergroups:read scope (reinstall it from the \
+                     manifest)"
+                }
+                _ => "Slack did not answer in time; try again",
+            };
             Err(Refusal::new(
                 StatusCode::OK,
                 "group_lookup_failed",
                 format!(
-                    "Slack could not say which user groups you are in ({}): the relay's Slack \
-                     app needs the usergroups:read scope. Nothing was run.",
+                    "Slack could not say which user groups you are in ({}): {why}. Nothing was \
+                     run.",
                     error.code()
                 ),
             ))
@@ -362,7 +394,9 @@ async fn interaction(
         return Ok(acknowledged());
     }
     let response_url = interaction.response_url.clone();
-    let quick = Duration::from_millis(1500);
+    // Answers before the acknowledgement share its time; on the local server, up to 1.5 s.
+    let quick = Duration::from_millis(1500).min(record.left());
+    let problem = |what: String| Answer::problem(&what);
     let (value, confirmed) = match interaction.click() {
         Ok(Click::Foreign(action)) => {
             record.outcome = format!("ignored: {action}");
@@ -371,11 +405,14 @@ async fn interaction(
         Ok(Click::Run { value, confirmed }) => (value, confirmed),
         Ok(Click::Cancel(value)) => {
             record.outcome = "cancelled".into();
-            if let Ok(stack) = StackRef::parse(&value.stack, None) {
-                record.asked(&interaction.user.id, value.op, &stack);
-                let answer = Answer::prompt_answered(value.op, &stack, false);
-                respond(relay, response_url.as_deref(), &answer, quick).await;
-            }
+            let answer = match StackRef::parse(&value.stack, None) {
+                Ok(stack) => {
+                    record.asked(&interaction.user.id, value.op, &stack);
+                    Answer::prompt_answered(value.op, &stack, false)
+                }
+                Err(error) => problem(error.to_string()),
+            };
+            respond(relay, response_url.as_deref(), &answer, quick).await;
             return Ok(acknowledged());
         }
         Err(error) => {
@@ -383,7 +420,7 @@ async fn interaction(
             respond(
                 relay,
                 response_url.as_deref(),
-                &Answer::problem(&error.to_string()),
+                &problem(error.to_string()),
                 quick,
             )
             .await;
@@ -398,7 +435,7 @@ async fn interaction(
             respond(
                 relay,
                 response_url.as_deref(),
-                &Answer::problem(&error.to_string()),
+                &problem(error.to_string()),
                 quick,
             )
             .await;
@@ -410,10 +447,11 @@ async fn interaction(
     let is_allowed = match allowed(relay, chatops, &user, operation, &stack, record).await {
         Ok(allowed) => allowed,
         Err(refusal) => {
+            let quick = quick.min(record.left());
             respond(
                 relay,
                 response_url.as_deref(),
-                &Answer::problem(&refusal.message),
+                &problem(refusal.message),
                 quick,
             )
             .await;
@@ -422,8 +460,49 @@ async fn interaction(
     };
     if !is_allowed {
         let answer = record_refusal(record, &user, operation, &stack);
-        respond(relay, response_url.as_deref(), &answer, quick).await;
+        respond(
+            relay,
+            response_url.as_deref(),
+            &answer,
+            quick.min(record.left()),
+        )
+        .await;
         return Ok(acknowledged());
+    }
+    // One run per button a minute: a double click on Confirm, or two people pressing the same
+    // Re-run, start one run.
+    if let Some(pressed) = interaction.pressed() {
+        let key = format!("click#{pressed}:{operation}:{stack}");
+        match chatops.replay.once(&key, CLICK_HELD, now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                record.outcome = "already_pressed".into();
+                let answer = problem(format!(
+                    "this button was pressed less than a minute ago: `{operation}` on `{stack}` \
+                     is already starting (its messages follow). Nothing more was started."
+                ));
+                respond(
+                    relay,
+                    response_url.as_deref(),
+                    &answer,
+                    quick.min(record.left()),
+                )
+                .await;
+                return Ok(acknowledged());
+            }
+            Err(error) => {
+                record.outcome = "state_unavailable".into();
+                let answer = problem(format!("{error}; nothing was started. Try again."));
+                respond(
+                    relay,
+                    response_url.as_deref(),
+                    &answer,
+                    quick.min(record.left()),
+                )
+                .await;
+                return Ok(acknowledged());
+            }
+        }
     }
     let job = Job {
         user,
@@ -434,29 +513,39 @@ async fn interaction(
             .thread()
             .map(|(channel, ts)| (channel.to_owned(), ts.to_owned())),
     };
-    // The prompt is replaced at once, so that its Confirm cannot be pressed twice.
-    if confirmed {
-        let answer = Answer::prompt_answered(operation, &job.stack, true);
-        respond(relay, job.response_url.as_deref(), &answer, quick).await;
-    }
+    // The prompt is replaced at once, so that its Confirm cannot be pressed again.
+    let prompt = confirmed.then(|| Answer::prompt_answered(operation, &job.stack, true));
     match chatops.continuation {
         Continuation::WithinAck => {
-            let done = perform(relay, &job, pulumi_budget(Continuation::WithinAck)).await;
+            let Some(within) = budget(record.left(), CLICK_MARGIN) else {
+                record.outcome = "failed: out of time".into();
+                respond(
+                    relay,
+                    job.response_url.as_deref(),
+                    &problem(OUT_OF_TIME.into()),
+                    quick.min(record.left()),
+                )
+                .await;
+                return Ok(acknowledged());
+            };
+            let replace_prompt = async {
+                if let Some(prompt) = &prompt {
+                    respond(relay, job.response_url.as_deref(), prompt, within).await;
+                }
+            };
+            let (_, done) = tokio::join!(replace_prompt, perform(relay, &job, within));
             record.outcome = done.outcome.clone();
-            let left = ACK_BUDGET.saturating_sub(record.started.elapsed());
-            report(
-                relay,
-                &job,
-                &done.answer,
-                left.max(Duration::from_millis(300)),
-            )
-            .await;
+            let left = record.left().max(MIN_PULUMI);
+            report(relay, &job, &done.answer, left).await;
         }
         Continuation::Background => {
             record.outcome = "acknowledged".into();
             let relay = Arc::clone(relay);
             tokio::spawn(async move {
-                let done = perform(&relay, &job, pulumi_budget(Continuation::Background)).await;
+                if let Some(prompt) = &prompt {
+                    respond(&relay, job.response_url.as_deref(), prompt, quick).await;
+                }
+                let done = perform(&relay, &job, BACKGROUND_BUDGET).await;
                 finish_late(&relay, &job, &done).await;
             });
         }

@@ -31,8 +31,11 @@ pub const ACK_BUDGET: Duration = Duration::from_millis(2500);
 /// How long a run may take to start once acknowledged, on a server that keeps working after
 /// its answer (Slack's `response_url` stays valid for 30 minutes).
 const BACKGROUND_BUDGET: Duration = Duration::from_secs(20);
-/// One `usergroups.users.list` call.
-const GROUP_LOOKUP: Duration = Duration::from_millis(800);
+/// All the `usergroups.users.list` calls of one request.
+const GROUP_LOOKUP: Duration = Duration::from_millis(700);
+/// How long a button stays pressed: a second click within it (a double click on Confirm, a
+/// colleague pressing the same Re-run) starts nothing.
+const CLICK_HELD: Duration = Duration::from_secs(60);
 
 /// Where a request's work may continue after Slack has its acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,29 +79,27 @@ impl ChatOps {
     }
 
     /// The rule allowing `user` to run `operation` on `stack`, asking Slack about the user
-    /// groups that could; `Err` when Slack could not say (refused, then, with why).
+    /// groups that could (all within `within`); `Err` when Slack could not say (refused, then,
+    /// with why).
     async fn authorize(
         &self,
         slack: Option<&SlackClient>,
         user: &str,
         operation: Operation,
         stack: &StackRef,
+        within: Duration,
     ) -> Result<Option<String>, SlackError> {
         let groups = self.rules.groups_to_check(user, operation, stack);
-        let mut member_of = Vec::new();
-        if let Some(slack) = slack {
+        let lookups = async {
+            let mut member_of = Vec::new();
+            let Some(slack) = slack else {
+                return Ok(member_of);
+            };
             for group in groups {
-                let members = match slack.usergroup_members(group, GROUP_LOOKUP).await {
+                let members = match slack.usergroup_members(group, within).await {
                     Ok(members) => members,
-                    // A group deleted since the rules were written has no members; the rules
-                    // still name it, which the log says.
-                    Err(SlackError::Rejected { error }) if error == "no_such_subteam" => {
-                        tracing::warn!(
-                            group,
-                            "a chatops rule names a user group Slack does not know"
-                        );
-                        continue;
-                    }
+                    // A group deleted since the rules were written has no members.
+                    Err(SlackError::Rejected { error }) if error == "no_such_subteam" => continue,
                     Err(error) => return Err(error),
                 };
                 if members.iter().any(|u| u == user) {
@@ -106,7 +107,14 @@ impl ChatOps {
                     break;
                 }
             }
-        }
+            Ok(member_of)
+        };
+        let member_of = tokio::time::timeout(within, lookups).await.map_err(|_| {
+            SlackError::Unavailable {
+                attempts: 1,
+                last: format!("no answer within {} ms", within.as_millis()),
+            }
+        })??;
         Ok(self
             .rules
             .allowing(user, &member_of, operation, stack)

@@ -10,7 +10,6 @@ use relay_core::chatops::pulumi::failure;
 use relay_core::slack::Message;
 use relay_core::stack::StackRef;
 
-use super::{ACK_BUDGET, BACKGROUND_BUDGET, Continuation};
 use crate::pulumi_api::{ApiError, OperationError};
 use crate::relay::Relay;
 use crate::slack::{Posted, Thread};
@@ -121,8 +120,16 @@ async fn remember(relay: &Relay, job: &Job, version: u64) {
             ts: ts.clone(),
         }),
     };
-    if let Err(error) = state.remember_start(&key, &start, DEPLOYMENT_TTL).await {
-        tracing::warn!(%error, "the run's messages will not say who started it");
+    // Bounded: on Lambda the answer to Slack waits for it.
+    let remembered = tokio::time::timeout(
+        Duration::from_millis(300),
+        state.remember_start(&key, &start, DEPLOYMENT_TTL),
+    )
+    .await;
+    match remembered {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "the run's messages will not say who started it"),
+        Err(_) => tracing::warn!("the run's messages will not say who started it (state too slow)"),
     }
 }
 
@@ -172,14 +179,5 @@ pub(super) async fn respond(
     let body = serde_json::to_vec(answer).expect("an answer always serializes");
     if let Err(error) = slack.respond(url, body, within).await {
         tracing::error!(%error, "Slack did not take the answer");
-    }
-}
-
-/// How long the Pulumi call may take, and whether it may outlast the acknowledgement.
-pub(super) fn pulumi_budget(continuation: Continuation) -> Duration {
-    match continuation {
-        // The answer itself still has to reach Slack within the three seconds.
-        Continuation::WithinAck => ACK_BUDGET - Duration::from_millis(700),
-        Continuation::Background => BACKGROUND_BUDGET,
     }
 }

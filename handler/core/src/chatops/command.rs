@@ -40,11 +40,14 @@ impl Command {
         let Some(first) = words.next() else {
             return Ok(Command::Help);
         };
-        if first == "help" {
+        let word = first.to_ascii_lowercase();
+        if word == "help" {
             return Ok(Command::Help);
         }
-        let operation = Operation::parse(&first.to_ascii_lowercase())
-            .ok_or_else(|| CommandError::Unknown(first.chars().take(40).collect()))?;
+        // Quoted back in backticks: a backtick of its own would end the quote early.
+        let operation = Operation::parse(&word).ok_or_else(|| {
+            CommandError::Unknown(first.chars().filter(|c| *c != '`').take(40).collect())
+        })?;
         let stack = words.next().ok_or(CommandError::NoStack(operation))?;
         if words.next().is_some() {
             return Err(CommandError::TooMuch(operation));
@@ -87,6 +90,7 @@ mod tests {
     fn no_text_or_help_is_help() {
         assert_eq!(Command::parse("", None), Ok(Command::Help));
         assert_eq!(Command::parse("help", None), Ok(Command::Help));
+        assert_eq!(Command::parse("HELP", None), Ok(Command::Help));
     }
 
     #[test]

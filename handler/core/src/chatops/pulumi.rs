@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Operation;
 use crate::enrich::api::{Path, stack_path};
+use crate::mrkdwn::{escape, truncate};
 use crate::stack::StackRef;
 
 pub fn latest_update(stack: &StackRef) -> Path {
@@ -111,10 +112,8 @@ pub fn failure(
         .map(|m| m.trim())
         .filter(|m| !m.is_empty())
         .map(|m| {
-            format!(
-                " Pulumi Cloud said: “{}”",
-                m.chars().take(300).collect::<String>()
-            )
+            // Its words are payload text: escaped, so that they form no mention or link.
+            format!(" Pulumi Cloud said: “{}”", escape(&truncate(m, 300)))
         })
         .unwrap_or_default();
     match status {
@@ -138,6 +137,11 @@ pub fn failure(
             } else {
                 "run deployments on"
             }
+        ),
+        404 if operation == Operation::Status => format!(
+            "Pulumi Cloud has no update of `{stack}` to show (404): the stack does not exist, the \
+             relay's token cannot see it, or it has never been updated. Check the name \
+             (organization/project/stack, as `pulumi stack ls` shows it)."
         ),
         404 => format!(
             "Pulumi Cloud has no stack `{stack}` (404), or the relay's token cannot see it: check \
@@ -207,6 +211,10 @@ mod tests {
         assert!(say(409, None).contains("already running"));
         assert!(say(429, None).contains("try again in a minute"));
         assert!(say(503, None).contains("nothing was started"));
+        assert!(
+            say(409, Some("<!channel> *x*")).contains("&lt;!channel&gt; *x*"),
+            "Pulumi's words are escaped"
+        );
     }
 
     #[test]

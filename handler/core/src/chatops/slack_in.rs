@@ -73,6 +73,9 @@ pub struct Channel {
 pub struct Container {
     #[serde(default)]
     pub message_ts: Option<String>,
+    /// Set when the message is itself a reply: its thread's parent.
+    #[serde(default)]
+    pub thread_ts: Option<String>,
     #[serde(default)]
     pub channel_id: Option<String>,
     #[serde(default)]
@@ -156,15 +159,34 @@ impl Interaction {
         })
     }
 
-    /// The message to reply under: the notification the button was on (never an ephemeral
-    /// prompt, which has no thread), with its channel.
+    /// The thread to reply in: the notification the button was on, or the thread it is itself
+    /// a reply in (a reply's ts is not a thread), with its channel; never an ephemeral prompt,
+    /// which has no thread.
     pub fn thread(&self) -> Option<(&str, &str)> {
         let container = self.container.as_ref().filter(|c| !c.is_ephemeral)?;
-        let channel = container
+        let ts = container
+            .thread_ts
+            .as_deref()
+            .or(container.message_ts.as_deref())?;
+        Some((self.container_channel()?, ts))
+    }
+
+    /// Which message's button was pressed (`channel:ts`), prompts included.
+    pub fn pressed(&self) -> Option<String> {
+        let container = self.container.as_ref()?;
+        Some(format!(
+            "{}:{}",
+            self.container_channel()?,
+            container.message_ts.as_deref()?
+        ))
+    }
+
+    fn container_channel(&self) -> Option<&str> {
+        self.container
+            .as_ref()?
             .channel_id
             .as_deref()
-            .or(self.channel.as_ref().map(|c| c.id.as_str()))?;
-        Some((channel, container.message_ts.as_deref()?))
+            .or(self.channel.as_ref().map(|c| c.id.as_str()))
     }
 }
 
@@ -227,6 +249,21 @@ mod tests {
             })
         );
         assert_eq!(click.thread(), Some(("C0OPS0001", "1700000000.000100")));
+        assert_eq!(
+            click.pressed().as_deref(),
+            Some("C0OPS0001:1700000000.000100")
+        );
+    }
+
+    #[test]
+    fn a_button_on_a_reply_replies_in_its_thread() {
+        let value = ActionValue {
+            op: Operation::Up,
+            stack: "acme/web/prod".into(),
+        };
+        let mut click = click_on(action_id::RUN, &value.encode(), false);
+        click.container.as_mut().unwrap().thread_ts = Some("1700000000.000001".into());
+        assert_eq!(click.thread(), Some(("C0OPS0001", "1700000000.000001")));
     }
 
     #[test]
