@@ -305,17 +305,23 @@ impl PulumiApi {
         Box::pin(self.request(path, query))
     }
 
+    /// `path` below the base URL, each segment percent-encoded.
+    fn url(&self, path: &[String]) -> Result<reqwest::Url, ApiError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| ApiError::Url(path.join("/")))?
+            .pop_if_empty()
+            .extend(path);
+        Ok(url)
+    }
+
     async fn request(
         &self,
         path: &[String],
         query: &[(&str, String)],
     ) -> Result<axum::body::Bytes, ApiError> {
         let shown = path.join("/");
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| ApiError::Url(shown.clone()))?
-            .pop_if_empty()
-            .extend(path);
+        let mut url = self.url(path)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -400,12 +406,7 @@ impl PulumiApi {
         body: Option<Vec<u8>>,
         within: Duration,
     ) -> Result<axum::body::Bytes, OperationError> {
-        let shown = path.join("/");
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| ApiError::Url(shown.clone()))?
-            .pop_if_empty()
-            .extend(path);
+        let url = self.url(path)?;
         let mut request = self
             .http
             .request(method, url)

@@ -12,6 +12,7 @@ mod glob;
 pub mod mrkdwn;
 pub mod render;
 pub mod retry;
+mod rule_id;
 pub mod slack;
 pub mod slack_signing;
 pub mod stack;

@@ -169,8 +169,44 @@ async fn verified<'r>(
 
 /// `POST /slack/commands`.
 pub async fn commands(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: Body) -> Response {
-    let mut record = Record::new("commands");
-    let response = match command(&relay, &headers, body, &mut record).await {
+    handle(Endpoint::Commands, &relay, &headers, body).await
+}
+
+/// `POST /slack/interactions`.
+pub async fn interactions(
+    State(relay): State<Arc<Relay>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(Endpoint::Interactions, &relay, &headers, body).await
+}
+
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Commands,
+    Interactions,
+}
+
+/// Either endpoint's request, and its one log line.
+async fn handle(
+    endpoint: Endpoint,
+    relay: &Arc<Relay>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let (mut record, result) = match endpoint {
+        Endpoint::Commands => {
+            let mut record = Record::new("commands");
+            let result = command(relay, headers, body, &mut record).await;
+            (record, result)
+        }
+        Endpoint::Interactions => {
+            let mut record = Record::new("interactions");
+            let result = interaction(relay, headers, body, &mut record).await;
+            (record, result)
+        }
+    };
+    let response = match result {
         Ok(response) => response,
         Err(refusal) => {
             record.outcome = refusal.code.clone();
@@ -356,24 +392,6 @@ fn record_refusal(
     record.decision = "refused";
     record.outcome = "refused".into();
     Answer::refused(user, operation, stack)
-}
-
-/// `POST /slack/interactions`.
-pub async fn interactions(
-    State(relay): State<Arc<Relay>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let mut record = Record::new("interactions");
-    let response = match interaction(&relay, &headers, body, &mut record).await {
-        Ok(response) => response,
-        Err(refusal) => {
-            record.outcome = refusal.code.clone();
-            refusal.into_response()
-        }
-    };
-    record.log(response.status().as_u16());
-    response
 }
 
 async fn interaction(

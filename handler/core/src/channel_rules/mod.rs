@@ -18,8 +18,6 @@
 
 mod rule;
 
-use std::fmt;
-
 use crate::event::{Event, Filters, Kind, Origin};
 use rule::{Action, Rule, RuleSpec};
 
@@ -69,21 +67,7 @@ pub enum ChannelRulesError {
     Rule { rule: RuleId, why: String },
 }
 
-/// Names a rule in errors: `rule "prod-failures" (routes[2])`, or `rule routes[2]` without a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleId {
-    pub index: usize,
-    pub name: Option<String>,
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "rule {name:?} (routes[{}])", self.index),
-            None => write!(f, "rule routes[{}]", self.index),
-        }
-    }
-}
+pub use crate::rule_id::RuleId;
 
 impl ChannelRules {
     /// Parses and validates a JSON array of rules (the `ROUTES` variable).
@@ -100,18 +84,7 @@ impl ChannelRules {
         };
         let mut rules: Vec<Rule> = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            // The name is read before the typed parse, so that even a rule that does not parse
-            // is named in the error.
-            let given_name = item.get("name").and_then(|n| match n {
-                serde_json::Value::String(name) => Some(name.clone()),
-                // As the typed parse reads it (`text`): `--path` stores 2024 as a number.
-                serde_json::Value::Number(number) => Some(number.to_string()),
-                _ => None,
-            });
-            let id = RuleId {
-                index,
-                name: given_name,
-            };
+            let id = RuleId::of("routes", index, &item);
             let fail = |why: String| ChannelRulesError::Rule {
                 rule: id.clone(),
                 why,

@@ -9,7 +9,6 @@
 //! naming the rule, `rule "oncall" (chatops[1])`.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde::Deserialize;
 
@@ -62,21 +61,7 @@ pub enum ChatopsRulesError {
     Rule { rule: RuleId, why: String },
 }
 
-/// Names a rule in errors: `rule "oncall" (chatops[2])`, or `rule chatops[2]` without a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleId {
-    pub index: usize,
-    pub name: Option<String>,
-}
-
-impl fmt::Display for RuleId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "rule {name:?} (chatops[{}])", self.index),
-            None => write!(f, "rule chatops[{}]", self.index),
-        }
-    }
-}
+pub use crate::rule_id::RuleId;
 
 /// Slack IDs are an upper-case letter saying what they name, then upper-case letters and
 /// digits: users `U…` (or `W…` on Enterprise Grid), user groups `S…`.
@@ -171,10 +156,7 @@ impl ChatopsRules {
         };
         let mut rules = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            let id = RuleId {
-                index,
-                name: item.get("name").and_then(|n| n.as_str()).map(str::to_owned),
-            };
+            let id = RuleId::of("chatops", index, &item);
             let fail = |why: String| ChatopsRulesError::Rule {
                 rule: id.clone(),
                 why,
