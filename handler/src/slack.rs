@@ -133,6 +133,9 @@ pub struct SlackClient {
     post_message_url: reqwest::Url,
     update_url: reqwest::Url,
     usergroup_users_url: reqwest::Url,
+    /// The Web API's host: besides Slack's own hooks hosts, the only one a `response_url` may
+    /// name (a proxy's, a test's).
+    api_host: Option<String>,
     /// `Bearer <token>`, built once and marked sensitive (hidden from `Debug`).
     authorization: HeaderValue,
     policy: RetryPolicy,
@@ -185,6 +188,9 @@ impl SlackClient {
             post_message_url: method_url("chat.postMessage")?,
             update_url: method_url("chat.update")?,
             usergroup_users_url: method_url("usergroups.users.list")?,
+            api_host: reqwest::Url::parse(api_url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned)),
             authorization,
             policy,
         })
@@ -434,9 +440,21 @@ impl SlackClient {
         answer: Vec<u8>,
         within: Duration,
     ) -> Result<(), SlackError> {
+        // Slack's are `https://hooks.slack.com/…` (GovSlack's `hooks.slack-gov.com`); a signed
+        // request naming another host is answered nowhere rather than posted to it.
+        let url = reqwest::Url::parse(response_url).ok().filter(|url| {
+            let host = url.host_str().unwrap_or_default();
+            (url.scheme() == "https" && matches!(host, "hooks.slack.com" | "hooks.slack-gov.com"))
+                || Some(host) == self.api_host.as_deref()
+        });
+        let Some(url) = url else {
+            return Err(SlackError::Rejected {
+                error: "response_url is not on a Slack hooks host".into(),
+            });
+        };
         let response = self
             .http
-            .post(response_url)
+            .post(url)
             .header(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/json; charset=utf-8"),
@@ -500,6 +518,32 @@ mod tests {
             !shown.contains("line1") && !shown.contains("line2"),
             "{shown}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_response_url_off_slacks_hooks_hosts_is_not_posted_to() {
+        let client = SlackClient::new(
+            http(),
+            "https://slack.com/api",
+            SecretString::from("xoxb-1"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        for url in [
+            "https://attacker.example/hooks",
+            "http://hooks.slack.com/actions/T0/1/x",
+            "not a url",
+        ] {
+            let error = client
+                .respond(url, b"{}".to_vec(), Duration::from_millis(100))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.code(),
+                "response_url is not on a Slack hooks host",
+                "{url}"
+            );
+        }
     }
 
     #[test]
