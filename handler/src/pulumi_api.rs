@@ -43,8 +43,12 @@ pub enum ApiError {
         path: String,
         hint: &'static str,
     },
-    #[error("Pulumi Cloud's answer to /{path} is not what its API describes: {why}")]
-    Malformed { path: String, why: String },
+    #[error("Pulumi Cloud's answer to {method} /{path} is not what its API describes: {why}")]
+    Malformed {
+        method: &'static str,
+        path: String,
+        why: String,
+    },
     #[error("Pulumi Cloud could not be reached: {0}")]
     Unreachable(String),
     #[error("PULUMI_API_URL cannot take the path {0}")]
@@ -286,6 +290,7 @@ impl Call<'_> {
             .await
             .map_err(|_| ApiError::Timeout(self.api.budget))??;
         serde_json::from_slice(&body).map_err(|e| ApiError::Malformed {
+            method: "GET",
             path: path.join("/"),
             why: e.to_string(),
         })
@@ -379,7 +384,7 @@ impl PulumiApi {
         let body = self
             .operation(reqwest::Method::GET, &path, None, within)
             .await?;
-        parse(&path, &body)
+        parse("GET", &path, &body)
     }
 
     /// Starts a Pulumi Deployments run of `operation` with the stack's saved settings. Sent
@@ -396,7 +401,7 @@ impl PulumiApi {
         let body = self
             .operation(reqwest::Method::POST, &path, Some(request), within)
             .await?;
-        parse(&path, &body)
+        parse("POST", &path, &body)
     }
 
     async fn operation(
@@ -441,9 +446,14 @@ impl PulumiApi {
     }
 }
 
-fn parse<T: DeserializeOwned>(path: &[String], body: &[u8]) -> Result<T, OperationError> {
+fn parse<T: DeserializeOwned>(
+    method: &'static str,
+    path: &[String],
+    body: &[u8],
+) -> Result<T, OperationError> {
     serde_json::from_slice(body).map_err(|e| {
         OperationError::Failed(ApiError::Malformed {
+            method,
             path: path.join("/"),
             why: e.to_string(),
         })
@@ -452,6 +462,7 @@ fn parse<T: DeserializeOwned>(path: &[String], body: &[u8]) -> Result<T, Operati
 
 fn missing(path: &[String], field: &str) -> ApiError {
     ApiError::Malformed {
+        method: "GET",
         path: path.join("/"),
         why: format!("it has no {field}"),
     }
