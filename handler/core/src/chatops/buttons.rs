@@ -5,7 +5,6 @@
 use super::Operation;
 use super::answer::dialog;
 use super::slack_in::{ActionValue, action_id};
-use crate::enrich::{login, stack_ref};
 use crate::event::{Event, Status};
 use crate::slack::{Block, Button};
 use crate::stack::StackRef;
@@ -14,29 +13,16 @@ use crate::stack::StackRef;
 pub fn for_event(event: &Event) -> Option<Block> {
     let (stack, first) = match event {
         Event::StackUpdate(e) if e.result == Some(Status::Failed) => (
-            stack_ref(
-                login(e.organization.as_ref()),
-                e.project_name.as_deref(),
-                e.stack_name.as_deref(),
-            )?,
+            e.stack_ref()?,
             ("Re-run", Operation::rerun(e.kind.as_ref()?)?),
         ),
         Event::Deployment(e) if e.status == Some(Status::Failed) => (
-            stack_ref(
-                login(e.organization.as_ref()),
-                e.project_name.as_deref(),
-                e.stack_name.as_deref(),
-            )?,
+            e.stack_ref()?,
             ("Re-run", Operation::rerun(e.operation.as_ref()?)?),
         ),
-        Event::DriftDetection(e) if e.drift_detected == Some(true) => (
-            stack_ref(
-                login(e.organization.as_ref()),
-                e.project_name.as_deref(),
-                e.stack_name.as_deref(),
-            )?,
-            ("Remediate", Operation::Up),
-        ),
+        Event::DriftDetection(e) if e.drift_detected == Some(true) => {
+            (e.stack_ref()?, ("Remediate", Operation::Up))
+        }
         _ => return None,
     };
     let mut elements = vec![button(first.0, first.1, &stack)];

@@ -14,9 +14,7 @@ pub mod urn;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{
-    DeploymentEvent, DriftDetectionEvent, Event, Organization, Status, UpdateEvent,
-};
+use crate::event::{DeploymentEvent, DriftDetectionEvent, Event, Status, UpdateEvent};
 
 pub use digest::Digest;
 pub use urn::Resource;
@@ -143,25 +141,6 @@ impl Target {
     }
 }
 
-/// The API's paths name an organization by its login (`githubLogin`), never its display name,
-/// which [`crate::event::Origin`] falls back to.
-pub(crate) fn login(organization: Option<&Organization>) -> Option<&str> {
-    organization.and_then(|o| o.github_login.as_deref())
-}
-
-pub(crate) fn stack_ref(
-    organization: Option<&str>,
-    project: Option<&str>,
-    stack: Option<&str>,
-) -> Option<StackRef> {
-    let part = |p: Option<&str>| p.filter(|p| !p.is_empty()).map(str::to_owned);
-    Some(StackRef {
-        organization: part(organization)?,
-        project: part(project)?,
-        stack: part(stack)?,
-    })
-}
-
 fn update(e: &UpdateEvent, preview_kind: bool) -> Option<Target> {
     let failed = matches!(e.result, Some(Status::Failed));
     let changed = e.resource_changes.as_ref().is_some_and(|changes| {
@@ -172,11 +151,7 @@ fn update(e: &UpdateEvent, preview_kind: bool) -> Option<Target> {
     if !(failed || changed) {
         return None;
     }
-    let stack = stack_ref(
-        login(e.organization.as_ref()),
-        e.project_name.as_deref(),
-        e.stack_name.as_deref(),
-    )?;
+    let stack = e.stack_ref()?;
     // The webhook names the run only in its URL: `…/updates/{version}` or `…/previews/{updateID}`.
     let (collection, id) = last_two_segments(e.update_url.as_deref()?)?;
     match collection {
@@ -199,11 +174,7 @@ fn deployment(e: &DeploymentEvent) -> Option<Target> {
         return None;
     }
     Some(Target::Deployment {
-        stack: stack_ref(
-            login(e.organization.as_ref()),
-            e.project_name.as_deref(),
-            e.stack_name.as_deref(),
-        )?,
+        stack: e.stack_ref()?,
         version: e.version?,
     })
 }
@@ -214,11 +185,7 @@ fn drift(e: &DriftDetectionEvent) -> Option<Target> {
     }
     let run_id = e.drift_run_id.as_deref().filter(|id| !id.is_empty())?;
     Some(Target::Drift {
-        stack: stack_ref(
-            login(e.organization.as_ref()),
-            e.project_name.as_deref(),
-            e.stack_name.as_deref(),
-        )?,
+        stack: e.stack_ref()?,
         run_id: run_id.to_owned(),
     })
 }

@@ -50,6 +50,18 @@ macro_rules! payload {
         }
 
         impl $name {
+            /// The stack as Pulumi Cloud's API paths name it: the organization by its login
+            /// (`githubLogin`), never the display name [`Self::origin`] falls back to; `None`
+            /// when a part is missing or empty.
+            pub fn stack_ref(&self) -> Option<crate::stack::StackRef> {
+                let part = |p: Option<&String>| p.filter(|p| !p.is_empty()).cloned();
+                Some(crate::stack::StackRef {
+                    organization: part(self.organization.as_ref()?.github_login.as_ref())?,
+                    project: part(self.project_name.as_ref())?,
+                    stack: part(self.stack_name.as_ref())?,
+                })
+            }
+
             pub fn origin(&self) -> Origin<'_> {
                 let user = self.user.as_ref();
                 let org = self.organization.as_ref();
