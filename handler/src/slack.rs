@@ -408,10 +408,7 @@ impl SlackClient {
             .timeout(within)
             .send()
             .await
-            .map_err(|e| SlackError::Unavailable {
-                attempts: 1,
-                last: error_chain(&e.without_url()),
-            })?;
+            .map_err(one_attempt_failed)?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(SlackError::RateLimited {
@@ -463,11 +460,7 @@ impl SlackClient {
             .timeout(within)
             .send()
             .await
-            // Without the URL: it is a credential for 30 minutes.
-            .map_err(|e| SlackError::Unavailable {
-                attempts: 1,
-                last: error_chain(&e.without_url()),
-            })?;
+            .map_err(one_attempt_failed)?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -480,6 +473,15 @@ impl SlackClient {
                 ),
             })
         }
+    }
+}
+
+/// A single, unretried call that got no answer; without the URL (a `response_url` is a
+/// credential for 30 minutes).
+fn one_attempt_failed(error: reqwest::Error) -> SlackError {
+    SlackError::Unavailable {
+        attempts: 1,
+        last: error_chain(&error.without_url()),
     }
 }
 

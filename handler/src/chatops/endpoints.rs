@@ -411,136 +411,30 @@ async fn interaction(
         );
         return Ok(acknowledged());
     }
-    let response_url = interaction.response_url.clone();
     // Answers before the acknowledgement share its time; on the local server, up to 1.5 s.
-    let quick = Duration::from_millis(1500).min(record.left());
-    let problem = |what: String| Answer::problem(&what);
-    let (value, confirmed) = match interaction.click() {
-        Ok(Click::Foreign(action)) => {
-            record.outcome = format!("ignored: {action}");
-            return Ok(acknowledged());
-        }
-        Ok(Click::Run { value, confirmed }) => (value, confirmed),
-        Ok(Click::Cancel(value)) => {
-            record.outcome = "cancelled".into();
-            let answer = match StackRef::parse(&value.stack, None) {
-                Ok(stack) => {
-                    record.asked(&interaction.user.id, value.op, &stack);
-                    Answer::prompt_answered(value.op, &stack, false)
-                }
-                Err(error) => problem(error.to_string()),
-            };
-            respond(relay, response_url.as_deref(), &answer, quick).await;
-            return Ok(acknowledged());
-        }
-        Err(error) => {
-            record.outcome = "invalid_action".into();
-            respond(
-                relay,
-                response_url.as_deref(),
-                &problem(error.to_string()),
-                quick,
-            )
-            .await;
+    let quick = |record: &Record| Duration::from_millis(1500).min(record.left());
+    let (job, confirmed) = match checked_click(relay, chatops, &interaction, record).await {
+        Ok(Some(click)) => click,
+        Ok(None) => return Ok(acknowledged()),
+        Err(answer) => {
+            let response_url = interaction.response_url.as_deref();
+            respond(relay, response_url, &answer, quick(record)).await;
             return Ok(acknowledged());
         }
     };
-    let operation = value.op;
-    let stack = match StackRef::parse(&value.stack, None) {
-        Ok(stack) => stack,
-        Err(error) => {
-            record.outcome = "invalid_action".into();
-            respond(
-                relay,
-                response_url.as_deref(),
-                &problem(error.to_string()),
-                quick,
-            )
-            .await;
-            return Ok(acknowledged());
-        }
-    };
-    record.asked(&interaction.user.id, operation, &stack);
-    let user = interaction.user.id.clone();
-    let is_allowed = match allowed(relay, chatops, &user, operation, &stack, record).await {
-        Ok(allowed) => allowed,
-        Err(refusal) => {
-            let quick = quick.min(record.left());
-            respond(
-                relay,
-                response_url.as_deref(),
-                &problem(refusal.message),
-                quick,
-            )
-            .await;
-            return Ok(acknowledged());
-        }
-    };
-    if !is_allowed {
-        let answer = record_refusal(record, &user, operation, &stack);
-        respond(
-            relay,
-            response_url.as_deref(),
-            &answer,
-            quick.min(record.left()),
-        )
-        .await;
-        return Ok(acknowledged());
-    }
-    // One run per button a minute: a double click on Confirm, or two people pressing the same
-    // Re-run, start one run.
-    if let Some(pressed) = interaction.pressed() {
-        let key = format!("click#{pressed}:{operation}:{stack}");
-        match chatops.replay.once(&key, CLICK_HELD, now()).await {
-            Ok(true) => {}
-            Ok(false) => {
-                record.outcome = "already_pressed".into();
-                let answer = problem(format!(
-                    "this button was pressed less than a minute ago: `{operation}` on `{stack}` \
-                     is already starting (its messages follow). Nothing more was started."
-                ));
-                respond(
-                    relay,
-                    response_url.as_deref(),
-                    &answer,
-                    quick.min(record.left()),
-                )
-                .await;
-                return Ok(acknowledged());
-            }
-            Err(error) => {
-                record.outcome = "state_unavailable".into();
-                let answer = problem(format!("{error}; nothing was started. Try again."));
-                respond(
-                    relay,
-                    response_url.as_deref(),
-                    &answer,
-                    quick.min(record.left()),
-                )
-                .await;
-                return Ok(acknowledged());
-            }
-        }
-    }
-    let job = Job {
-        user,
-        operation,
-        stack,
-        response_url,
-        thread: interaction
-            .thread()
-            .map(|(channel, ts)| (channel.to_owned(), ts.to_owned())),
-    };
+    let operation = job.operation;
+    let quick = quick(record);
     // The prompt is replaced at once, so that its Confirm cannot be pressed again.
     let prompt = confirmed.then(|| Answer::prompt_answered(operation, &job.stack, true));
     match chatops.continuation {
         Continuation::WithinAck => {
             let Some(within) = budget(record.left(), CLICK_MARGIN) else {
                 record.outcome = "failed: out of time".into();
+                let answer = Answer::problem(OUT_OF_TIME);
                 respond(
                     relay,
                     job.response_url.as_deref(),
-                    &problem(OUT_OF_TIME.into()),
+                    &answer,
                     quick.min(record.left()),
                 )
                 .await;
@@ -569,4 +463,75 @@ async fn interaction(
         }
     }
     Ok(acknowledged())
+}
+
+/// What a click asks to run, checked: its value read, the clicker authorized, the button not
+/// pressed in the last minute. `Ok(None)`: not the relay's button, nothing to answer; `Err`:
+/// the answer that ends it there.
+async fn checked_click(
+    relay: &Relay,
+    chatops: &ChatOps,
+    interaction: &Interaction,
+    record: &mut Record,
+) -> Result<Option<(Job, bool)>, Answer> {
+    let problem = |what: String| Answer::problem(&what);
+    let (value, confirmed) = match interaction.click() {
+        Ok(Click::Foreign(action)) => {
+            record.outcome = format!("ignored: {action}");
+            return Ok(None);
+        }
+        Ok(Click::Run { value, confirmed }) => (value, confirmed),
+        Ok(Click::Cancel(value)) => {
+            record.outcome = "cancelled".into();
+            let stack = StackRef::parse(&value.stack, None).map_err(|e| problem(e.to_string()))?;
+            record.asked(&interaction.user.id, value.op, &stack);
+            return Err(Answer::prompt_answered(value.op, &stack, false));
+        }
+        Err(error) => {
+            record.outcome = "invalid_action".into();
+            return Err(problem(error.to_string()));
+        }
+    };
+    let operation = value.op;
+    let stack = StackRef::parse(&value.stack, None).map_err(|error| {
+        record.outcome = "invalid_action".into();
+        problem(error.to_string())
+    })?;
+    record.asked(&interaction.user.id, operation, &stack);
+    let user = interaction.user.id.clone();
+    let is_allowed = allowed(relay, chatops, &user, operation, &stack, record)
+        .await
+        .map_err(|refusal| problem(refusal.message))?;
+    if !is_allowed {
+        return Err(record_refusal(record, &user, operation, &stack));
+    }
+    // One run per button a minute: a double click on Confirm, or two people pressing the same
+    // Re-run, start one run.
+    if let Some(pressed) = interaction.pressed() {
+        let key = format!("click#{pressed}:{operation}:{stack}");
+        match chatops.replay.once(&key, CLICK_HELD, now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                record.outcome = "already_pressed".into();
+                return Err(problem(format!(
+                    "this button was pressed less than a minute ago: `{operation}` on `{stack}` \
+                     is already starting (its messages follow). Nothing more was started."
+                )));
+            }
+            Err(error) => {
+                record.outcome = "state_unavailable".into();
+                return Err(problem(format!("{error}; nothing was started. Try again.")));
+            }
+        }
+    }
+    let job = Job {
+        user,
+        operation,
+        stack,
+        response_url: interaction.response_url.clone(),
+        thread: interaction
+            .thread()
+            .map(|(channel, ts)| (channel.to_owned(), ts.to_owned())),
+    };
+    Ok(Some((job, confirmed)))
 }
