@@ -14,7 +14,10 @@
 //! step's log. A key may name its method (`"POST /api/…/deployments"`), and an answer may be a
 //! refusal (`{"__status": 409, "message": …}`), as Pulumi Cloud answers with an `ErrorResponse`.
 //! `POST …/deployments` is checked as the service checks it: `operation` is required and one of
-//! `CreateDeploymentRequest`'s (400 otherwise, OpenAPI `CreateAPIDeploymentHandlerV2`). Tests
+//! `CreateDeploymentRequest`'s (400 otherwise, OpenAPI `CreateAPIDeploymentHandlerV2`), and
+//! answers 202 (Accepted) as that handler does. The `chatops` scenario's refusals are assumed
+//! beyond their statuses: the OpenAPI gives 400 / 404 but not the messages, and no source says
+//! what a stack without deployment settings is answered (the scenario assumes 400). Tests
 //! can make the whole API slow, refuse with a status, or answer with non-JSON.
 
 use std::collections::HashMap;

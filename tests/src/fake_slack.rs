@@ -12,6 +12,12 @@
 //! faults in the middle of a load run. Like Slack, it takes JSON or form-encoded bodies (the Node
 //! SDK sends the latter).
 //!
+//! For ChatOps it also serves `usergroups.users.list` (Slack's method docs: a `usergroup`
+//! argument, `{ok, users}`, `no_such_subteam` for an unknown group) and `response_url`s. What a
+//! `response_url` answers is assumed: Slack documents only that it takes a message JSON, so the
+//! fake answers `200 ok` to JSON with text or blocks and 400 otherwise (the relay treats any 2xx
+//! as taken).
+//!
 //! It serves connections itself (hyper, keep-alive) rather than through `axum::serve` so that a
 //! request can reset its own TCP connection.
 
